@@ -1,0 +1,58 @@
+"""Template context shared by every page: the navigation the user's roles allow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from xiaowu.accounts.roles import Perm
+from xiaowu.accounts.scoping import scope_for
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    icon: str
+    section: str
+    active: bool = False
+
+
+# (label, url name, icon, section, permission needed or None for every signed-in user)
+NAVIGATION: tuple[tuple[str, str, str, str, Perm | None], ...] = (
+    ("首页", "dashboard:home", "speedometer2", "dashboard", None),
+    ("组织机构", "org:tree", "diagram-3", "org", Perm.ORG_VIEW),
+    ("学校", "org:school_list", "building", "org", Perm.ORG_VIEW),
+    ("班级", "org:class_list", "people", "org", Perm.ORG_VIEW),
+    ("学校联盟", "org:alliance_list", "link-45deg", "org", Perm.ORG_VIEW),
+    ("校历", "org:term_list", "calendar3", "org", Perm.ORG_VIEW),
+    ("用户与角色", "accounts:user_list", "person-badge", "accounts", Perm.ACCOUNTS_VIEW),
+    ("审计日志", "audit:event_list", "journal-text", "audit", Perm.AUDIT_VIEW),
+)
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    scope = scope_for(user)
+    allowed = [
+        (label, reverse(name), icon, section)
+        for label, name, icon, section, perm in NAVIGATION
+        if perm is None or scope.has_perm(perm)
+    ]
+    # The active item is the one whose URL is the longest prefix of the current path.
+    matches = [
+        url
+        for _l, url, _i, _s in allowed
+        if request.path == url or (url != "/" and request.path.startswith(url))
+    ]
+    current = max(matches, key=len, default="")
+    items = [
+        NavItem(label=label, url=url, icon=icon, section=section, active=url == current)
+        for label, url, icon, section in allowed
+    ]
+    return {"nav_items": items, "user_scope": scope}
