@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "xiaowu.staff",
     "xiaowu.students",
     "xiaowu.dashboard",
+    "xiaowu.demo",
     "xiaowu.api",
 ]
 

@@ -32,3 +32,14 @@ def require_perm(perm: Perm) -> Callable[[View], View]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def ensure_perm(user: object, perm: Perm) -> None:
+    """Raise PermissionDenied unless ``user`` holds ``perm`` somewhere in their scope.
+
+    Views that take an id look the object up through its scoped selector first (so an id
+    outside the user's scope answers 404) and only then call this (in-scope but not
+    permitted answers 403).
+    """
+    if not scope_for(user).has_perm(perm):  # type: ignore[arg-type]
+        raise PermissionDenied("您没有访问此页面的权限。")

@@ -25,7 +25,7 @@ from xiaowu.accounts.forms import (
 )
 from xiaowu.accounts.middleware import SESSION_LOGIN_AT
 from xiaowu.accounts.models import ApiToken, User
-from xiaowu.accounts.permissions import require_perm
+from xiaowu.accounts.permissions import ensure_perm, require_perm
 from xiaowu.accounts.roles import Perm, Role
 from xiaowu.accounts.scoping import scope_for
 from xiaowu.accounts.selectors import (
@@ -192,11 +192,12 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@require_perm(Perm.ACCOUNTS_VIEW)
+@login_required
 @require_http_methods(["GET"])
 def user_detail_view(request: HttpRequest, user_id: int) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     target = user_get(actor=actor, user_id=user_id)
+    ensure_perm(actor, Perm.ACCOUNTS_VIEW)
     context = {
         "target": target,
         "assignments": user_role_assignments(actor=actor, user=target),
@@ -234,11 +235,12 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/user_form.html", {"form": form, "title": "新建用户"})
 
 
-@require_perm(Perm.ACCOUNTS_MANAGE)
+@login_required
 @require_http_methods(["GET", "POST"])
 def user_update_view(request: HttpRequest, user_id: int) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     target = user_get(actor=actor, user_id=user_id)
+    ensure_perm(actor, Perm.ACCOUNTS_MANAGE)
     if not user_can_manage(actor, target):
         raise PermissionDenied("您无权修改该账号。")
     initial = {
@@ -262,11 +264,12 @@ def user_update_view(request: HttpRequest, user_id: int) -> HttpResponse:
     )
 
 
-@require_perm(Perm.ACCOUNTS_MANAGE)
+@login_required
 @require_http_methods(["GET", "POST"])
 def user_password_reset_view(request: HttpRequest, user_id: int) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     target = user_get(actor=actor, user_id=user_id)
+    ensure_perm(actor, Perm.ACCOUNTS_MANAGE)
     if not user_can_manage(actor, target):
         raise PermissionDenied("您无权重置该账号的密码。")
     form = PasswordSetForm(request.POST or None)
@@ -285,11 +288,12 @@ def user_password_reset_view(request: HttpRequest, user_id: int) -> HttpResponse
     )
 
 
-@require_perm(Perm.ACCOUNTS_MANAGE)
+@login_required
 @require_http_methods(["GET", "POST"])
 def role_assign_view(request: HttpRequest, user_id: int) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     target = user_get(actor=actor, user_id=user_id)
+    ensure_perm(actor, Perm.ACCOUNTS_MANAGE)
     form = RoleAssignForm(
         request.POST or None, roles=grantable_roles(actor=actor), units=grantable_units(actor=actor)
     )
@@ -308,11 +312,12 @@ def role_assign_view(request: HttpRequest, user_id: int) -> HttpResponse:
     )
 
 
-@require_perm(Perm.ACCOUNTS_MANAGE)
+@login_required
 @require_POST
 def role_revoke_view(request: HttpRequest, assignment_id: int) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     assignment = role_assignment_get(actor=actor, assignment_id=assignment_id)
+    ensure_perm(actor, Perm.ACCOUNTS_MANAGE)
     user_id = assignment.user_id
     try:
         role_revoke(actor=actor, assignment=assignment)
@@ -323,11 +328,12 @@ def role_revoke_view(request: HttpRequest, assignment_id: int) -> HttpResponse:
     return redirect("accounts:user_detail", user_id=user_id)
 
 
-@require_perm(Perm.PII_UNMASK)
+@login_required
 @require_POST
 def user_mobile_unmask_view(request: HttpRequest, user_id: int) -> HttpResponse:
     """Return the full mobile number as an HTML fragment and record the access (PRIV-05)."""
     actor: User = request.user  # type: ignore[assignment]
     target = user_get(actor=actor, user_id=user_id)
+    ensure_perm(actor, Perm.PII_UNMASK)
     value = sensitive_view_record(actor=actor, target=target, field="mobile")
     return HttpResponse(format_html('<span class="font-monospace">{}</span>', value or "—"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
@@ -10,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from xiaowu.accounts.models import User
-from xiaowu.accounts.permissions import require_perm
+from xiaowu.accounts.permissions import ensure_perm, require_perm
 from xiaowu.accounts.roles import Perm
 from xiaowu.accounts.scoping import has_perm_at
 from xiaowu.core.forms import add_service_errors
@@ -52,22 +53,24 @@ def tree_view(request: HttpRequest) -> HttpResponse:
     return render(request, "org/tree.html", {"roots": roots})
 
 
-@require_perm(Perm.ORG_VIEW)
+@login_required
 @require_GET
 def unit_children_view(request: HttpRequest, unit_id: int) -> HttpResponse:
     """HTMX fragment: the children of one tree node."""
     actor = _actor(request)
     unit = org_unit_get(actor=actor, unit_id=unit_id)
+    ensure_perm(actor, Perm.ORG_VIEW)
     return render(
         request, "org/_tree_nodes.html", {"nodes": org_unit_children(actor=actor, unit=unit)}
     )
 
 
-@require_perm(Perm.ORG_VIEW)
+@login_required
 @require_GET
 def unit_detail_view(request: HttpRequest, unit_id: int) -> HttpResponse:
     actor = _actor(request)
     unit = org_unit_get(actor=actor, unit_id=unit_id)
+    ensure_perm(actor, Perm.ORG_VIEW)
     context = {
         "unit": unit,
         "ancestors": org_unit_ancestors(actor=actor, unit=unit),
@@ -79,11 +82,12 @@ def unit_detail_view(request: HttpRequest, unit_id: int) -> HttpResponse:
     return render(request, "org/unit_detail.html", context)
 
 
-@require_perm(Perm.ORG_MANAGE)
+@login_required
 @require_http_methods(["GET", "POST"])
 def unit_create_view(request: HttpRequest, parent_id: int) -> HttpResponse:
     actor = _actor(request)
     parent = org_unit_get(actor=actor, unit_id=parent_id)
+    ensure_perm(actor, Perm.ORG_MANAGE)
     if not has_perm_at(actor, Perm.ORG_MANAGE, parent.pk):
         raise PermissionDenied("您无权在该机构下新增下级机构。")
     form = OrgUnitCreateForm(
@@ -104,11 +108,12 @@ def unit_create_view(request: HttpRequest, parent_id: int) -> HttpResponse:
     )
 
 
-@require_perm(Perm.ORG_MANAGE)
+@login_required
 @require_http_methods(["GET", "POST"])
 def unit_update_view(request: HttpRequest, unit_id: int) -> HttpResponse:
     actor = _actor(request)
     unit = org_unit_get(actor=actor, unit_id=unit_id)
+    ensure_perm(actor, Perm.ORG_MANAGE)
     if not has_perm_at(actor, Perm.ORG_MANAGE, unit.pk):
         raise PermissionDenied("您无权修改该机构。")
     form = OrgUnitUpdateForm(request.POST or None, unit=unit)
@@ -198,10 +203,11 @@ def alliance_list_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_perm(Perm.ORG_VIEW)
+@login_required
 @require_GET
 def alliance_detail_view(request: HttpRequest, alliance_id: int) -> HttpResponse:
     alliance = school_alliance_get(actor=_actor(request), alliance_id=alliance_id)
+    ensure_perm(request.user, Perm.ORG_VIEW)
     members = school_alliance_members(alliance=alliance)
     return render(request, "org/alliance_detail.html", {"alliance": alliance, "members": members})
 
