@@ -1,9 +1,8 @@
-"""Bearer-token authentication for the REST API (tokens are stored as SHA-256 digests)."""
+"""Authentication for the REST API: bearer tokens (stored as SHA-256 digests) or the session."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer, django_auth
@@ -26,9 +25,13 @@ class TokenAuth(HttpBearer):
         return row.user
 
 
-def session_auth(request: HttpRequest) -> Any:
-    """Session authentication (with CSRF) for calls from the browser UI."""
-    return django_auth(request)
-
-
+# Token first; otherwise the browser session (ninja's ``django_auth`` checks CSRF on writes).
 api_auth = [TokenAuth(), django_auth]
+
+
+def actor_of(request: HttpRequest) -> User:
+    """Return the authenticated user of an API request (authentication has already run)."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_active:  # pragma: no cover - defence in depth
+        raise PermissionDenied
+    return user

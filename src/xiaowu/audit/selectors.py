@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,9 +47,14 @@ class ChainCheck:
 
 def audit_chain_verify(*, batch_size: int = 5000) -> ChainCheck:
     """Recompute the hash chain over every row; report the first row that does not match."""
+    return chain_check(AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size))
+
+
+def chain_check(events: Iterable[AuditEvent]) -> ChainCheck:
+    """Check that each event links to the previous one and that its own hash is right."""
     prev = ""
     checked = 0
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
+    for event in events:
         if event.prev_hash != prev or row_digest(prev, event) != event.row_hash:
             return ChainCheck(checked=checked, first_broken_id=event.pk)
         prev = event.row_hash

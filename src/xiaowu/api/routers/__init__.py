@@ -1,0 +1,1 @@
+"""API endpoints, one router module per domain."""
