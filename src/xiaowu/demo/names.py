@@ -109,10 +109,22 @@ _SURNAME_CUM_WEIGHTS = tuple(
 
 # Given-name characters by generation: teachers born 1967-2002 and pupils born 2010-2023.
 GIVEN_CHARS: dict[tuple[Generation, str], str] = {
-    ("adult", Gender.MALE): "建志国海文永春晓立振俊鹏宏明少天小亚伟军勇强磊斌涛辉刚杰平华东新峰林波龙云飞成",
-    ("adult", Gender.FEMALE): "丽秀红晓玉春海美淑桂雪彩秋雅慧文亚晶艳静娟敏燕霞芳婷颖梅琳萍兰英莉娜玲琴洁",
-    ("child", Gender.MALE): "子梓浩宇轩俊博文泽昊睿晨航铭一天嘉明奕恒旭辰宸峻锦程诚瑞阳凯鑫鹏杰豪哲煜皓翔乐安",
-    ("child", Gender.FEMALE): "欣怡涵萱雨诗佳思语可馨悦妍琪若依彤嘉雅晗婉静瑶钰紫芷沐夕予晴一安心乐舒宁昕玥蕊",
+    (
+        "adult",
+        Gender.MALE,
+    ): "建志国海文永春晓立振俊鹏宏明少天小亚伟军勇强磊斌涛辉刚杰平华东新峰林波龙云飞成",
+    (
+        "adult",
+        Gender.FEMALE,
+    ): "丽秀红晓玉春海美淑桂雪彩秋雅慧文亚晶艳静娟敏燕霞芳婷颖梅琳萍兰英莉娜玲琴洁",
+    (
+        "child",
+        Gender.MALE,
+    ): "子梓浩宇轩俊博文泽昊睿晨航铭一天嘉明奕恒旭辰宸峻锦程诚瑞阳凯鑫鹏杰豪哲煜皓翔乐安",
+    (
+        "child",
+        Gender.FEMALE,
+    ): "欣怡涵萱雨诗佳思语可馨悦妍琪若依彤嘉雅晗婉静瑶钰紫芷沐夕予晴一安心乐舒宁昕玥蕊",
 }
 # Share of given names with a single character (王伟, 李静) by generation.
 SINGLE_CHAR_SHARE: dict[Generation, float] = {"adult": 0.3, "child": 0.12}

@@ -5,6 +5,7 @@ from datetime import date
 import factory
 from factory.django import DjangoModelFactory
 
+from xiaowu.core.pinyin import pinyin_keys
 from xiaowu.org.models import OrgUnit, SchoolType, SchoolYear, Term, UnitKind
 from xiaowu.org.services import closure_add
 
@@ -28,6 +29,7 @@ class OrgUnitFactory(DjangoModelFactory[OrgUnit]):
             kwargs["depth"] = parent.depth + 1
             if kind != UnitKind.SCHOOL:
                 kwargs["school"] = parent if parent.kind == UnitKind.SCHOOL else parent.school
+        kwargs["name_pinyin"], kwargs["name_initials"] = pinyin_keys(str(kwargs["name"]))
         unit = model_class.objects.create(*args, **kwargs)
         if kind == UnitKind.SCHOOL:
             unit.school = unit
