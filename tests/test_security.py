@@ -189,3 +189,10 @@ def test_authn_07_check_deploy_is_clean_with_production_values(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_priv_10_api_docs_load_only_local_assets(world, client_for):
+    body = client_for("principal").get("/api/docs").content.decode()
+    assets = re.findall(r"""<(?:script|link)[^>]+(?:src|href)="([^"]+)\"""", body)
+    assert "/static/ninja/swagger-ui-bundle.js" in assets
+    assert [a for a in assets if not a.startswith("/static/")] == []

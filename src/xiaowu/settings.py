@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_filters",
+    "ninja",  # serves Swagger UI from local static files (no CDN)
     "axes",
     "xiaowu.core",
     "xiaowu.org",

@@ -21,21 +21,23 @@ def user_list(
     is_active: bool | None = None,
 ) -> UserQuerySet:
     users = User.objects.visible_to(actor)
+    # Role assignments are scoped too: a visible user's roles in other schools stay hidden.
+    assignments = RoleAssignment.objects.visible_to(actor)
     if search:
         users = users.filter(
             name_search(search, name_field="full_name") | Q(username__icontains=search.strip())
         )
     if role or unit_id:
-        assignments = RoleAssignment.objects.all()
+        matching = assignments
         if role:
-            assignments = assignments.filter(role=role)
+            matching = matching.filter(role=role)
         if unit_id:
-            assignments = assignments.filter(org_unit__in=unit_subtree({unit_id}))
-        users = users.filter(pk__in=assignments.values("user_id"))
+            matching = matching.filter(org_unit__in=unit_subtree({unit_id}))
+        users = users.filter(pk__in=matching.values("user_id"))
     if is_active is not None:
         users = users.filter(is_active=is_active)
     return users.prefetch_related(
-        Prefetch("role_assignments", queryset=RoleAssignment.objects.select_related("org_unit"))
+        Prefetch("role_assignments", queryset=assignments.select_related("org_unit"))
     )
 
 

@@ -121,6 +121,8 @@ def api_class_list(
     *, actor: User, school_id: int | None = None, grade: int | None = None, search: str = ""
 ) -> OrgUnitQuerySet:
     classes = school_class_list(actor=actor, school_id=school_id, grade=grade, search=search)
+    # By school, then 年级 and 班号 (the selector orders by tree depth).
+    classes = classes.order_by("school__code", "grade", "class_number", "code")
     return _with_class_facts(actor=actor, classes=classes)
 
 

@@ -107,25 +107,31 @@ _SURNAME_CUM_WEIGHTS = tuple(
     sum(weight for _, weight in SURNAMES[: index + 1]) for index in range(len(SURNAMES))
 )
 
-# Given-name characters by generation: teachers born 1967-2002 and pupils born 2010-2023.
-GIVEN_CHARS: dict[tuple[Generation, str], str] = {
-    (
-        "adult",
-        Gender.MALE,
-    ): "建志国海文永春晓立振俊鹏宏明少天小亚伟军勇强磊斌涛辉刚杰平华东新峰林波龙云飞成",
-    (
-        "adult",
-        Gender.FEMALE,
-    ): "丽秀红晓玉春海美淑桂雪彩秋雅慧文亚晶艳静娟敏燕霞芳婷颖梅琳萍兰英莉娜玲琴洁",
-    (
-        "child",
-        Gender.MALE,
-    ): "子梓浩宇轩俊博文泽昊睿晨航铭一天嘉明奕恒旭辰宸峻锦程诚瑞阳凯鑫鹏杰豪哲煜皓翔乐安",
-    (
-        "child",
-        Gender.FEMALE,
-    ): "欣怡涵萱雨诗佳思语可馨悦妍琪若依彤嘉雅晗婉静瑶钰紫芷沐夕予晴一安心乐舒宁昕玥蕊",
+# Given-name characters by (generation, gender): (first of two, second of two, single).
+# Teachers were born 1967-2002, pupils 2010-2023; the pools follow the naming fashions.
+GIVEN_CHARS: dict[tuple[Generation, str], tuple[str, str, str]] = {
+    ("adult", Gender.MALE): (
+        "建志国海文永春晓立振俊鹏宏明少天小亚卫德学金长红",
+        "华军强平东新峰林波龙云飞成刚杰伟明辉勇斌涛磊宇亮忠生",
+        "伟军勇强磊斌涛辉刚杰鹏亮峰波超洋",
+    ),
+    ("adult", Gender.FEMALE): (
+        "丽秀红晓玉春海美淑桂雪彩秋雅慧文亚小艳晶金冬凤",
+        "娟燕霞芳梅琳萍兰英莉娜玲琴洁华红丽敏静艳婷颖",
+        "静丽娟敏燕霞芳婷颖艳娜玲琳洁红",
+    ),
+    ("child", Gender.MALE): (
+        "子梓浩宇俊博文泽昊睿一天嘉明奕旭锦皓晨家志思",
+        "轩宇辰航铭杰豪哲煜翔阳凯鑫鹏睿泽然川恒诚瑞宸峻博霖楠",
+        "浩宇轩杰博睿哲鑫凯航昊晨",
+    ),
+    ("child", Gender.FEMALE): (
+        "欣怡梓雨诗佳思语可若依嘉雅婉紫芷沐一安心舒子晓静",
+        "怡涵萱琪妍悦彤晗瑶钰琳然宁昕玥蕊雯欣馨菲璐晴婷希",
+        "欣怡涵萱悦妍琪彤瑶钰婷雯",
+    ),
 }
+
 # Share of given names with a single character (王伟, 李静) by generation.
 SINGLE_CHAR_SHARE: dict[Generation, float] = {"adult": 0.3, "child": 0.12}
 
@@ -168,10 +174,13 @@ def surname_pick(rng: random.Random) -> str:
 
 def given_name_pick(rng: random.Random, *, gender: str, generation: Generation) -> str:
     """Return a one- or two-character given name of the generation and gender."""
-    chars = GIVEN_CHARS[(generation, gender)]
+    firsts, seconds, singles = GIVEN_CHARS[(generation, gender)]
     if rng.random() < SINGLE_CHAR_SHARE[generation]:
-        return rng.choice(chars)
-    first, second = rng.sample(chars, 2)
+        return rng.choice(singles)
+    first = rng.choice(firsts)
+    second = rng.choice(seconds)
+    while second == first:
+        second = rng.choice(seconds)
     return first + second
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from xiaowu.accounts.models import User
+from xiaowu.accounts.models import RoleAssignment, User
 from xiaowu.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +117,15 @@ def test_password_change_checks_current_password(world, client_for):
         },
     )
     assert "当前密码不正确" in response.content.decode()
+
+
+def test_user_list_hides_roles_held_outside_the_viewers_scope(world, client_for):
+    RoleAssignment.objects.create(
+        user=world.users["teacher"], role="subject_teacher", org_unit=world.class_other
+    )
+    client = client_for("principal")
+    page = client.get("/accounts/users/", {"q": "teacher"}).context["listing"].page
+    teacher = next(u for u in page if u.username == "teacher")
+    assert [a.org_unit_id for a in teacher.role_assignments.all()] == [world.class_a.pk]
+    page = client.get("/accounts/users/", {"unit": world.other_school.pk}).context["listing"].page
+    assert list(page) == []

@@ -44,15 +44,17 @@ def _require_accounts_view(actor: User) -> None:
     description="当前登录用户、其当前有效的角色（角色代码、名称、任职机构）和权限。",
     operation_id="me",
 )
-def me(request: HttpRequest) -> dict[str, Any]:
+def me_view(request: HttpRequest) -> dict[str, Any]:
     actor = actor_of(request)
+    scope = scope_for(actor)
     return {
         "id": actor.pk,
         "username": actor.username,
         "full_name": actor.full_name,
         "mobile": masked_mobile(actor),
         "roles": me_role_assignments(actor=actor),
-        "permissions": sorted(scope_for(actor).perms),
+        # A global administrator holds every permission, whatever their role assignments.
+        "permissions": sorted(Perm if scope.is_global else scope.perms),
     }
 
 
@@ -67,7 +69,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
     operation_id="user_list",
 )
 @paginate(Pagination)
-def user_list(request: HttpRequest, filters: Query[UserFilters]) -> Any:
+def user_list_view(request: HttpRequest, filters: Query[UserFilters]) -> Any:
     actor = actor_of(request)
     _require_accounts_view(actor)
     return api_user_list(
@@ -82,10 +84,10 @@ def user_list(request: HttpRequest, filters: Query[UserFilters]) -> Any:
     "/users/{user_id}",
     response={200: UserOut, **AUTH_ERRORS, **DETAIL_ERRORS},
     summary="用户详情",
-    description=("范围外的账号答 404；范围内但调用者没有“查看账号”权限时答 403。手机号始终脱敏。"),
+    description="范围外的账号答 404；范围内但调用者没有“查看账号”权限时答 403。手机号始终脱敏。",
     operation_id="user_get",
 )
-def user_get(
+def user_get_view(
     request: HttpRequest,
     user_id: UserId,
 ) -> User:

@@ -13,7 +13,6 @@ from xiaowu.accounts.roles import Role
 from xiaowu.accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from xiaowu.api.responses import INVALID, NOT_FOUND
 from xiaowu.api.tests.utils import ids, items
-from xiaowu.core.pinyin import pinyin_keys
 from xiaowu.org.models import OrgUnit
 from xiaowu.org.tests.factories import (
     SchoolClassFactory,
@@ -85,16 +84,17 @@ def test_org_unit_list_filters(world, api_get):
     }
 
 
-def test_org_unit_search_by_pinyin_initials(world, api_get):
-    for unit in (world.school, world.school_b):
-        unit.name_pinyin, unit.name_initials = pinyin_keys(unit.name)
-        unit.save(update_fields=["name_pinyin", "name_initials"])
-
+def test_org_unit_search_by_pinyin(world, api_get):
     assert ids(api_get("district", "/api/org-units", search="qsxx")) == {world.school.pk}
+    assert ids(api_get("district", "/api/org-units", search="QSZX")) == {world.school_b.pk}
     assert ids(api_get("district", "/api/org-units", search="qingshi")) == {
+        world.district.pk,
         world.school.pk,
         world.school_b.pk,
     }
+    # Outside the caller's scope a matching name is not found.
+    assert ids(api_get("district", "/api/org-units", search="bhxx")) == set()
+    assert ids(api_get("principal2", "/api/org-units", search="bhxx")) == {world.other_school.pk}
 
 
 def test_org_unit_list_leaves_out_inactive_units(world, api_get):
@@ -235,6 +235,12 @@ def test_class_head_teachers_are_only_the_current_ones(world, api_get):
     assert response.json()["head_teachers"] == [{"id": current.pk, "full_name": "现任班主任"}]
 
 
+def test_class_list_is_ordered_by_school_grade_and_number(world, api_get):
+    response = api_get("district", "/api/classes")
+
+    assert [item["code"] for item in items(response)] == ["S1-C101", "S1-C301", "S2-C701"]
+
+
 def test_class_list_filters(world, api_get):
     class_b_school = OrgUnit.objects.get(code="S2-C701")
 
@@ -315,6 +321,16 @@ def test_school_list_filters_by_type(world, api_get):
     }
     assert ids(api_get("district", "/api/schools", school_type="kindergarten")) == set()
     assert api_get("district", "/api/schools", school_type="university").status_code == 422
+
+
+def test_school_list_search(world, api_get):
+    assert ids(api_get("district", "/api/schools", search="qszx")) == {world.school_b.pk}
+    assert ids(api_get("district", "/api/schools", search="青石")) == {
+        world.school.pk,
+        world.school_b.pk,
+    }
+    # A class name matches no school.
+    assert ids(api_get("district", "/api/schools", search="三年级")) == set()
 
 
 def test_school_list_query_count_does_not_grow_with_rows(world, api_get):

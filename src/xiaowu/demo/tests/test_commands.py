@@ -1,0 +1,317 @@
+"""The operator commands: demo_data, orgs, demo and serve, against the test database."""
+
+import json
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Count
+from django.test import Client
+
+from xiaowu.accounts.models import RoleAssignment, User
+from xiaowu.accounts.roles import Role
+from xiaowu.audit.models import AuditEvent
+from xiaowu.core.identifiers import id_birth_date, id_number_is_valid
+from xiaowu.core.management.commands import serve
+from xiaowu.core.models import Gender
+from xiaowu.demo.generator import DEMO_PASSWORD, DEMO_USERNAMES
+from xiaowu.org.models import (
+    AllianceMembership,
+    OrgUnit,
+    OrgUnitClosure,
+    ResearchCluster,
+    SchoolAlliance,
+    SchoolYear,
+    Term,
+    UnitKind,
+)
+from xiaowu.staff.models import PostCategory, StaffMember
+from xiaowu.students.models import Guardianship, Student
+
+pytestmark = pytest.mark.django_db
+
+
+def _demo_data(*args):
+    out = StringIO()
+    call_command("demo_data", *args, stdout=out)
+    return out.getvalue()
+
+
+def _number(pattern, text):
+    match = re.search(pattern, text)
+    assert match, (pattern, text)
+    return int(match.group(1))
+
+
+def _first_school():
+    return OrgUnit.objects.schools().order_by("parent__sort_order", "sort_order", "code").first()
+
+
+def test_demo_data_builds_the_district_it_prints():
+    output = _demo_data()
+
+    schools = OrgUnit.objects.schools()
+    by_type = dict(schools.values_list("school_type").annotate(n=Count("id")))
+    teachers = StaffMember.objects.filter(post_category=PostCategory.FULL_TIME_TEACHER)
+    assert schools.count() == 10 == _number(r"(\d+) 所学校", output)
+    assert by_type == {
+        "junior_middle": 2,
+        "complete_primary": 5,
+        "teaching_point": 2,
+        "kindergarten": 1,
+    }
+    assert "初级中学 2 所，完全小学 5 所，教学点 2 所，幼儿园 1 所" in output
+    assert OrgUnit.objects.classes().count() == 43 == _number(r"(\d+) 个教学班", output)
+    assert Student.objects.count() == _number(r"学生：(\d+) 人", output)
+    assert Student.objects.filter(gender=Gender.FEMALE).count() == _number(
+        r"学生：\d+ 人（女 (\d+) 人）", output
+    )
+    assert StaffMember.objects.count() == 155 == _number(r"教职工：(\d+) 人", output)
+    assert teachers.count() == 154 == _number(r"专任教师 (\d+) 人", output)
+    assert teachers.filter(gender=Gender.FEMALE).count() == 56
+    assert 800 <= Student.objects.count() <= 900
+    for username in DEMO_USERNAMES:
+        assert re.search(rf"^{username}\s", output, re.MULTILINE), username
+
+
+def test_students_have_valid_ids_matching_birth_date_and_gender():
+    _demo_data()
+
+    rows = list(Student.objects.values_list("id_number", "birth_date", "gender", "school_class"))
+    assert rows
+    for id_number, birth_date, gender, school_class in rows:
+        assert id_number_is_valid(id_number)
+        assert id_birth_date(id_number) == birth_date
+        assert (int(id_number[16]) % 2 == 1) == (gender == Gender.MALE)
+        assert school_class is not None
+    # Every pupil's school is the school of the class.
+    assert not Student.objects.exclude(school=models_f("school_class__school")).exists()
+
+
+def models_f(name):
+    from django.db.models import F
+
+    return F(name)
+
+
+def test_closure_table_is_complete():
+    _demo_data()
+
+    units = OrgUnit.objects.all()
+    district = OrgUnit.objects.get(kind=UnitKind.SCHOOL_DISTRICT)
+    self_rows = OrgUnitClosure.objects.filter(distance=0, ancestor_id=models_f("descendant_id"))
+    assert self_rows.count() == units.count()
+    assert OrgUnitClosure.objects.count() == sum(depth + 1 for depth in units.values_list("depth", flat=True))
+    assert OrgUnit.objects.under({district.pk}).count() == units.exclude(kind=UnitKind.BUREAU).count()
+    # Units carry their school; schools carry themselves.
+    assert not OrgUnit.objects.filter(depth__gte=2, school__isnull=True).exists()
+    assert not OrgUnit.objects.schools().exclude(school=models_f("pk")).exists()
+
+
+def test_calendar_and_groupings():
+    _demo_data()
+
+    assert list(SchoolYear.objects.order_by("start_on").values_list("name", flat=True)) == [
+        "2024-2025",
+        "2025-2026",
+    ]
+    current = SchoolYear.objects.get(name="2025-2026")
+    assert list(current.terms.order_by("number").values_list("start_on", "end_on")) == [
+        (models_date(2025, 9, 1), models_date(2026, 1, 23)),
+        (models_date(2026, 2, 24), models_date(2026, 7, 10)),
+    ]
+    assert Term.objects.count() == 4
+    alliance = SchoolAlliance.objects.get()
+    assert alliance.lead_school == _first_school()
+    assert alliance.kind == "district_alliance"
+    assert AllianceMembership.objects.filter(alliance=alliance).count() == 4
+    cluster = ResearchCluster.objects.get()
+    assert (cluster.subject, cluster.grade, cluster.member_schools.count()) == ("语文", 3, 5)
+
+
+def models_date(*args):
+    from datetime import date
+
+    return date(*args)
+
+
+def test_demo_accounts_log_in_and_hold_their_roles():
+    _demo_data()
+    first = _first_school()
+
+    for username in DEMO_USERNAMES:
+        client = Client()
+        response = client.post(
+            "/accounts/login/", {"username": username, "password": DEMO_PASSWORD}
+        )
+        assert response.status_code == 302, username
+        assert client.session["_auth_user_id"] == str(User.objects.get(username=username).pk)
+    assert first.code == "S0101"
+    assert first.school_type == "junior_middle"
+    assert RoleAssignment.objects.filter(
+        user__username="principal", role=Role.PRINCIPAL, org_unit=first
+    ).exists()
+    assert RoleAssignment.objects.filter(
+        user__username="admin", role=Role.SYSTEM_ADMIN, org_unit__kind=UnitKind.BUREAU
+    ).exists()
+    assert RoleAssignment.objects.filter(
+        user__username="district", role=Role.DISTRICT_LEADER, org_unit__kind="school_district"
+    ).exists()
+    head = RoleAssignment.objects.get(user__username="teacher", role=Role.HEAD_TEACHER)
+    assert head.org_unit.school == first
+    assert RoleAssignment.objects.filter(
+        user__username="teacher", role=Role.SUBJECT_TEACHER, org_unit=head.org_unit
+    ).exists()
+    other = RoleAssignment.objects.get(user__username="teacher2", role=Role.SUBJECT_TEACHER)
+    assert other.org_unit.kind == UnitKind.SCHOOL_CLASS
+    assert other.org_unit.school != first
+    assert RoleAssignment.objects.filter(
+        user__username="parent", role=Role.GUARDIAN, org_unit=first
+    ).exists()
+    guardianship = Guardianship.objects.get(guardian__username="parent")
+    assert guardianship.student.school_class == head.org_unit
+    # Staff accounts are linked to their staff file; those of the first school all exist.
+    assert StaffMember.objects.get(user__username="teacher").org_unit == first
+    assert not StaffMember.objects.filter(org_unit=first, user__isnull=True).exists()
+    assert User.objects.get(username="principal").staff_member.org_unit == first
+
+
+def test_every_class_has_a_head_teacher_with_a_staff_file():
+    _demo_data()
+
+    heads = RoleAssignment.objects.filter(role=Role.HEAD_TEACHER)
+    assert set(heads.values_list("org_unit", flat=True)) == set(
+        OrgUnit.objects.classes().values_list("pk", flat=True)
+    )
+    for head in heads.select_related("user__staff_member", "org_unit"):
+        assert head.user.staff_member.org_unit_id == head.org_unit.school_id
+    # Other teachers' accounts cannot log in until an administrator sets a password.
+    assert not User.objects.get(
+        pk=heads.exclude(user__username__in=DEMO_USERNAMES).first().user_id
+    ).has_usable_password()
+
+
+def test_refuses_a_non_empty_database_without_force():
+    _demo_data("--seed", "1")
+    students = Student.objects.count()
+
+    with pytest.raises(CommandError, match="--force"):
+        _demo_data("--seed", "2")
+
+    assert Student.objects.count() == students
+    assert OrgUnit.objects.schools().count() == 10
+
+
+def test_force_replaces_the_demo_data_and_keeps_audit_and_superusers():
+    User.objects.create_superuser(username="root", full_name="运维", password="x" * 12)
+    _demo_data("--seed", "1")
+    output = _demo_data("--seed", "2", "--force")
+
+    assert "已清空" in output
+    assert Student.objects.count() == _number(r"学生：(\d+) 人", output)
+    assert OrgUnit.objects.schools().count() == 10
+    assert User.objects.filter(username="root").exists()
+    assert User.objects.filter(username__in=DEMO_USERNAMES).count() == 6
+    assert AuditEvent.objects.filter(event="demo.demo_data").count() == 2
+
+
+def test_scale_two_builds_two_city_districts():
+    output = _demo_data("--scale", "2", "--seed", "5")
+
+    districts = OrgUnit.objects.filter(kind=UnitKind.SCHOOL_DISTRICT)
+    assert districts.count() == 2
+    for district in districts:
+        assert OrgUnit.objects.under({district.pk}).schools().count() == 10
+    assert Student.objects.count() == _number(r"学生：(\d+) 人", output)
+    assert OrgUnit.objects.classes().count() == _number(r"(\d+) 个教学班", output)
+
+
+def test_orgs_json_lists_every_unit():
+    _demo_data()
+    out = StringIO()
+
+    call_command("orgs", "--format", "json", stdout=out)
+
+    rows = json.loads(out.getvalue())
+    assert len(rows) == OrgUnit.objects.count()
+    assert rows[0] == {
+        "code": "B01",
+        "name": "示范县教育局",
+        "kind": "bureau",
+        "kind_label": "教育局",
+        "school_type": None,
+        "parent_code": None,
+    }
+    school = next(row for row in rows if row["code"] == "S0101")
+    assert school == {
+        "code": "S0101",
+        "name": "青石镇初级中学",
+        "kind": "school",
+        "kind_label": "学校",
+        "school_type": "junior_middle",
+        "parent_code": "D01",
+    }
+
+
+def test_orgs_filters_by_kind_and_subtree():
+    _demo_data()
+    out = StringIO()
+
+    call_command("orgs", "--format", "json", "--kind", "school", stdout=out)
+    schools = json.loads(out.getvalue())
+    out = StringIO()
+    call_command("orgs", "--format", "json", "--under", "S0110", stdout=out)
+    kindergarten = json.loads(out.getvalue())
+
+    assert len(schools) == 10
+    assert {row["parent_code"] for row in schools} == {"D01"}
+    assert [row["code"] for row in kindergarten] == [
+        "S0110",
+        "S0110-O1",
+        "S0110-CK101",
+        "S0110-CK201",
+        "S0110-CK301",
+    ]
+
+
+def test_orgs_table_and_unknown_code():
+    _demo_data()
+    out = StringIO()
+
+    call_command("orgs", "--kind", "school_district", stdout=out)
+
+    assert "青石学区" in out.getvalue()
+    assert "学区（school_district）" in out.getvalue()
+    assert "共 1 个机构" in out.getvalue()
+    with pytest.raises(CommandError, match="没有代码为“NOPE”的机构"):
+        call_command("orgs", "--under", "NOPE", stdout=StringIO())
+
+
+def test_serve_options_and_url():
+    options = serve.gunicorn_options(host="127.0.0.1", port=8765, workers=3)
+    application = serve.XiaowuApplication(options)
+
+    assert application.cfg.bind == ["127.0.0.1:8765"]
+    assert application.cfg.workers == 3
+    assert serve.server_url(host="0.0.0.0", port=8000) == "http://127.0.0.1:8000/"
+    assert serve.server_url(host="::1", port=8000) == "http://[::1]:8000/"
+
+
+def test_demo_command_loads_data_and_serves(monkeypatch, settings, tmp_path):
+    settings.VAR_DIR = tmp_path / "var"
+    settings.STATIC_ROOT = tmp_path / "var" / "static"
+    started = []
+    monkeypatch.setattr(
+        serve.XiaowuApplication, "run", lambda self: started.append(self.options["bind"])
+    )
+    out = StringIO()
+
+    call_command("demo", "--port", "8765", stdout=out)
+
+    assert started == [["127.0.0.1:8765"]]
+    assert OrgUnit.objects.schools().count() == 10
+    assert "http://127.0.0.1:8765/" in out.getvalue()
+    assert out.getvalue().count("演示账号（密码均为 xiaowu-demo）") == 1
+    assert (tmp_path / "var" / "static").is_dir()
