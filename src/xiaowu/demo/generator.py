@@ -58,21 +58,18 @@ DEFAULT_SEED = 20250901
 # The demo logins, in the order they are shown.
 DEMO_USERNAMES = ("admin", "district", "principal", "teacher", "teacher2", "parent")
 
-# 2024—2025 and 2025—2026学年 with their terms.
-SCHOOL_YEARS: tuple[tuple[str, date, date, tuple[tuple[date, date], ...]], ...] = (
-    (
-        "2024-2025",
-        date(2024, 9, 1),
-        date(2025, 8, 31),
-        ((date(2024, 9, 1), date(2025, 1, 17)), (date(2025, 2, 17), date(2025, 7, 11))),
-    ),
-    (
-        "2025-2026",
-        date(2025, 9, 1),
-        date(2026, 8, 31),
-        ((date(2025, 9, 1), date(2026, 1, 23)), (date(2026, 2, 24), date(2026, 7, 10))),
-    ),
-)
+
+def school_years(current_start: int) -> list[tuple[str, date, date, tuple[tuple[date, date], ...]]]:
+    """Return the previous and the current 学年 with their two terms (typical northern dates)."""
+    years: list[tuple[str, date, date, tuple[tuple[date, date], ...]]] = []
+    for start in (current_start - 1, current_start):
+        terms = (
+            (date(start, 9, 1), date(start + 1, 1, 20)),
+            (date(start + 1, 2, 20), date(start + 1, 7, 10)),
+        )
+        years.append((f"{start}-{start + 1}", date(start, 9, 1), date(start + 1, 8, 31), terms))
+    return years
+
 
 # Shares used to assign staff statuses and genders (exact counts, not coin flips).
 RURAL_FEMALE_TEACHER_SHARE = 0.364  # "专任教师154人（女56人）"
@@ -297,7 +294,7 @@ def _surname_of(name: str) -> str:
     return name[:2] if name[:2] in _COMPOUND_SURNAMES else name[:1]
 
 
-def _largest_share(count: int, share: float) -> int:
+def _share_of(count: int, share: float) -> int:
     return round(count * share)
 
 
@@ -305,7 +302,7 @@ class _PlanBuilder:
     def __init__(self, *, scale: int, seed: int) -> None:
         self.scale = scale
         self.seed = seed
-        # S311: a seeded PRNG is the point here (reproducible synthetic data), not security.
+        # A seeded PRNG is the point here (reproducible synthetic data), not security.
         self.rng = random.Random(seed)  # noqa: S311
         self.units: list[UnitPlan] = []
         self.schools: list[_SchoolDraft] = []
@@ -571,7 +568,7 @@ class _PlanBuilder:
         """Make exactly the target share of 专任教师 female; kindergarten teachers first."""
         teachers = [m for m in self._all_staff() if m.is_teacher]
         share = RURAL_FEMALE_TEACHER_SHARE if rural else CITY_FEMALE_TEACHER_SHARE
-        female_left = _largest_share(len(teachers), share)
+        female_left = _share_of(len(teachers), share)
         kindergarten = [m for m in teachers if m.school_type == SchoolType.KINDERGARTEN]
         for member in kindergarten[:female_left]:
             member.gender = Gender.FEMALE
@@ -592,14 +589,14 @@ class _PlanBuilder:
             if m.school_type == SchoolType.TEACHING_POINT
             or (m.school_type == SchoolType.COMPLETE_PRIMARY and self.scale == 1)
         ]
-        count = len(teachers) + sum(1 for m in self._all_staff() if m.is_principal)
-        substitutes = max(1, _largest_share(count, SUBSTITUTE_SHARE))
+        count = sum(1 for m in self._all_staff() if m.is_teacher)  # principals included
+        substitutes = max(1, _share_of(count, SUBSTITUTE_SHARE))
         pool = small if len(small) >= substitutes else teachers
         for member in self.rng.sample(pool, substitutes):
             member.status = StaffStatus.SUBSTITUTE
         on_post = [m for m in teachers if m.status == StaffStatus.ON_POST]
-        sick = max(1, _largest_share(count, SICK_LEAVE_SHARE))
-        seconded = max(1, _largest_share(count, SECONDED_IN_SHARE))
+        sick = max(1, _share_of(count, SICK_LEAVE_SHARE))
+        seconded = max(1, _share_of(count, SECONDED_IN_SHARE))
         chosen = self.rng.sample(on_post, sick + seconded)
         for member in chosen[:sick]:
             member.status = StaffStatus.LONG_SICK_LEAVE
@@ -781,9 +778,9 @@ class _PlanBuilder:
             (m for m in second_teachers if m.subject == "数学"),
             second_teachers[0] if second_teachers else heads[second.code][other_class.code],
         )
-        self._account(teacher2, "teacher2")
+        username = self._account(teacher2, "teacher2")
         self.roles.append(
-            RolePlan("teacher2", Role.SUBJECT_TEACHER, other_class.code, f"任教{teacher2.subject}")
+            RolePlan(username, Role.SUBJECT_TEACHER, other_class.code, f"任教{teacher2.subject}")
         )
 
         # parent: guardian of the first pupil of the demo teacher's class.
@@ -868,7 +865,7 @@ def demo_plan_load(*, plan: DemoPlan) -> dict[str, int]:
     Expects no organisation tree in the database (``closure_rebuild`` replaces the closure).
     """
     keys = _PinyinCache()
-    for name, start_on, end_on, terms in SCHOOL_YEARS:
+    for name, start_on, end_on, terms in school_years(CURRENT_YEAR):
         year = SchoolYear.objects.create(name=name, start_on=start_on, end_on=end_on)
         Term.objects.bulk_create(
             Term(school_year=year, number=number, start_on=start, end_on=end)

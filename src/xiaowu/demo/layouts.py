@@ -9,12 +9,22 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
+
+from django.utils import timezone
 
 from xiaowu.org.models import OfficeType, SchoolType
 from xiaowu.staff.models import PostCategory
 
-# The school year the demo district is in (2025—2026学年).
-CURRENT_YEAR = 2025
+
+def school_year_start(day: date) -> int:
+    """Return the calendar year in which the school year containing ``day`` began (1 September)."""
+    return day.year if day.month >= 9 else day.year - 1
+
+
+# The school year the demo district is in: the one running today, so that the demo always has a
+# current 学年 and 学期 (grades, entry years and birth dates follow from it).
+CURRENT_YEAR = school_year_start(timezone.localdate())
 
 # County codes of a prefecture code (6213) that does not exist, so that no synthetic ID number
 # can be a real resident's.

@@ -87,9 +87,7 @@ def test_ids_are_valid_and_match_birth_date_and_gender():
     plan = demo_plan_build(scale=1)
     people = [*plan.students, *plan.staff]
 
-    assert all(
-        _id_matches(p.id_number, birth_date=p.birth_date, gender=p.gender) for p in people
-    )
+    assert all(_id_matches(p.id_number, birth_date=p.birth_date, gender=p.gender) for p in people)
     assert len({p.id_number for p in people}) == len(people)
 
 
@@ -99,9 +97,12 @@ def test_pupils_are_the_age_of_their_grade():
 
     for pupil in plan.students:
         grade = grades[pupil.class_code]
+        assert grade is not None
         expected = grade + 5 if grade > 0 else grade + 6
-        age = CURRENT_YEAR - pupil.birth_date.year - (
-            (pupil.birth_date.month, pupil.birth_date.day) > (9, 1)
+        age = (
+            CURRENT_YEAR
+            - pupil.birth_date.year
+            - ((pupil.birth_date.month, pupil.birth_date.day) > (9, 1))
         )
         assert age in (expected, expected + 1), pupil
 
@@ -109,16 +110,24 @@ def test_pupils_are_the_age_of_their_grade():
 def test_entry_year_follows_grade_and_stage():
     plan = demo_plan_build(scale=1)
     school_types = {u.code: u.school_type for u in plan.units if u.kind == UnitKind.SCHOOL}
-    classes = [u for u in plan.units if u.kind == UnitKind.SCHOOL_CLASS]
+    classes = [
+        (school_types[u.school_code or ""], u.grade or 0, u.entry_year)
+        for u in plan.units
+        if u.kind == UnitKind.SCHOOL_CLASS
+    ]
 
     assert {
-        (u.grade, u.entry_year)
-        for u in classes
-        if school_types[u.school_code] == SchoolType.JUNIOR_MIDDLE
-    } == {(7, 2025), (8, 2024), (9, 2023)}
-    for unit in classes:
-        start = stage_start(school_types[unit.school_code])
-        assert unit.entry_year == CURRENT_YEAR - (unit.grade - start)
+        (grade, entry_year)
+        for school_type, grade, entry_year in classes
+        if school_type == SchoolType.JUNIOR_MIDDLE
+    } == {(7, CURRENT_YEAR), (8, CURRENT_YEAR - 1), (9, CURRENT_YEAR - 2)}
+    assert {(grade, entry_year) for _, grade, entry_year in classes if grade < 0} == {
+        (-3, CURRENT_YEAR),
+        (-2, CURRENT_YEAR - 1),
+        (-1, CURRENT_YEAR - 2),
+    }
+    for school_type, grade, entry_year in classes:
+        assert entry_year == CURRENT_YEAR - (grade - stage_start(school_type))
 
 
 def test_demo_accounts_and_roles():

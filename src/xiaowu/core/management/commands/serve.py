@@ -53,6 +53,9 @@ def gunicorn_options(*, host: str, port: int, workers: int) -> dict[str, Any]:
         "accesslog": "-",
         "errorlog": "-",
         "proc_name": "xiaowu",
+        # gunicorn ≥ 25 opens a control socket under $HOME by default; not needed here, and
+        # two instances would compete for it. (Unknown settings are skipped on older versions.)
+        "control_socket_disable": True,
     }
 
 
