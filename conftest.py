@@ -24,7 +24,7 @@ from xiaowu.org.tests.factories import (
 )
 from xiaowu.staff.tests.factories import StaffMemberFactory
 from xiaowu.students.models import Student
-from xiaowu.students.tests.factories import GuardianshipFactory, StudentFactory
+from xiaowu.students.tests.factories import GuardianFactory, GuardianshipFactory, StudentFactory
 
 
 @pytest.fixture(autouse=True)
@@ -144,7 +144,9 @@ def world(db: None) -> World:
         user = UserFactory(username=username, full_name=f"{username}用户", mobile=None)
         RoleAssignmentFactory(user=user, role=role, org_unit=getattr(w, unit_attr))
         w.users[username] = user
-    GuardianshipFactory(student=child, guardian=w.users["parent"])
+    GuardianshipFactory(
+        student=child, guardian=GuardianFactory(name="张大明", user=w.users["parent"])
+    )
     return w
 
 

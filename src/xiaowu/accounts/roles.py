@@ -40,7 +40,10 @@ class Perm(StrEnum):
     AUDIT_VIEW = "audit.view"
     PII_UNMASK = "pii.unmask"
     STUDENTS_VIEW = "students.view"
+    STUDENTS_MANAGE = "students.manage"  # 学籍 edits, 异动, imports
+    STUDENTS_EXPORT = "students.export"  # bulk export of student personal data (AUTHZ-08)
     STAFF_VIEW = "staff.view"
+    STAFF_MANAGE = "staff.manage"  # staff files, statuses, honours, teaching assignments
 
 
 class ScopeRule(StrEnum):
@@ -68,10 +71,15 @@ _LEADER_PERMS = frozenset(
         Perm.AUDIT_VIEW,
         Perm.PII_UNMASK,
         Perm.STUDENTS_VIEW,
+        Perm.STUDENTS_MANAGE,
+        Perm.STUDENTS_EXPORT,
         Perm.STAFF_VIEW,
+        Perm.STAFF_MANAGE,
     }
 )
 _MIDDLE_PERMS = frozenset({Perm.ORG_VIEW, Perm.ACCOUNTS_VIEW, Perm.STUDENTS_VIEW, Perm.STAFF_VIEW})
+# The 教导处 keeps the 学籍 and the staff files of its school.
+_OFFICE_PERMS = _MIDDLE_PERMS | {Perm.STUDENTS_MANAGE, Perm.STUDENTS_EXPORT, Perm.STAFF_MANAGE}
 _TEACHER_PERMS = frozenset({Perm.ORG_VIEW, Perm.STUDENTS_VIEW})
 
 ROLE_SPECS: dict[str, RoleSpec] = {
@@ -85,7 +93,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         ("school", "campus"), ScopeRule.SCHOOL, ScopeRule.SCHOOL, _MIDDLE_PERMS, 60
     ),
     Role.OFFICE_HEAD: RoleSpec(
-        ("admin_office",), ScopeRule.SCHOOL, ScopeRule.SCHOOL, _MIDDLE_PERMS, 50
+        ("admin_office",), ScopeRule.SCHOOL, ScopeRule.SCHOOL, _OFFICE_PERMS, 50
     ),
     Role.GRADE_HEAD: RoleSpec(
         ("grade_division",), ScopeRule.SCHOOL, ScopeRule.UNIT, _MIDDLE_PERMS, 40

@@ -49,7 +49,15 @@ from xiaowu.org.models import (
 )
 from xiaowu.org.services import class_display_name, closure_rebuild
 from xiaowu.staff.models import PostCategory, StaffMember, StaffStatus
-from xiaowu.students.models import GuardianRelation, Guardianship, Student
+from xiaowu.students.models import (
+    ClassMembership,
+    Guardian,
+    GuardianRelation,
+    Guardianship,
+    StatusChange,
+    StatusChangeKind,
+    Student,
+)
 
 _T = TypeVar("_T")
 
@@ -953,6 +961,7 @@ def demo_plan_load(*, plan: DemoPlan) -> dict[str, int]:
         )
     StaffMember.objects.bulk_create(staff, batch_size=1000)
 
+    entry_years = {unit.code: unit.entry_year for unit in plan.units if unit.entry_year}
     for chunk in _batched(plan.students, 5000):
         rows: list[Student] = []
         for pupil in chunk:
@@ -965,11 +974,13 @@ def demo_plan_load(*, plan: DemoPlan) -> dict[str, int]:
                     gender=pupil.gender,
                     birth_date=pupil.birth_date,
                     id_number=pupil.id_number,
+                    enrolled_on=date(entry_years.get(pupil.class_code, CURRENT_YEAR), 9, 1),
                     name_pinyin=pinyin,
                     name_initials=initials,
                 )
             )
-        Student.objects.bulk_create(rows, batch_size=1000)
+        created = Student.objects.bulk_create(rows, batch_size=1000)
+        _register_history(created, school_start=date(CURRENT_YEAR, 9, 1))
 
     RoleAssignment.objects.bulk_create(
         (
@@ -988,10 +999,17 @@ def demo_plan_load(*, plan: DemoPlan) -> dict[str, int]:
             id_number__in=[g.student_id_number for g in plan.guardianships]
         ).values_list("id_number", "pk")
     )
+    full_names = {account.username: account.full_name for account in plan.accounts}
+    guardians = {
+        g.username: Guardian.objects.create(
+            name=full_names[g.username], user_id=user_ids[g.username]
+        )
+        for g in plan.guardianships
+    }
     Guardianship.objects.bulk_create(
         Guardianship(
             student_id=children[g.student_id_number],
-            guardian_id=user_ids[g.username],
+            guardian=guardians[g.username],
             relation=g.relation,
         )
         for g in plan.guardianships
@@ -1118,3 +1136,33 @@ def demo_district_create(
         },
     )
     return DemoResult(plan=plan, summary=summary, wiped=wiped)
+
+
+def _register_history(students: list[Student], *, school_start: date) -> None:
+    """Give bulk-created students what the register services would: an open class membership
+    and an 入学 event dated at the start of their entry year (or of this school year)."""
+    memberships = []
+    events = []
+    for student in students:
+        start = student.enrolled_on or school_start
+        if student.school_class_id is None:
+            continue
+        memberships.append(
+            ClassMembership(
+                student_id=student.pk,
+                school_id=student.school_id,
+                school_class_id=student.school_class_id,
+                start_on=start,
+            )
+        )
+        events.append(
+            StatusChange(
+                student_id=student.pk,
+                school_id=student.school_id,
+                kind=StatusChangeKind.ENROLLMENT,
+                effective_on=start,
+                to_class_id=student.school_class_id,
+            )
+        )
+    ClassMembership.objects.bulk_create(memberships, batch_size=2000)
+    StatusChange.objects.bulk_create(events, batch_size=2000)

@@ -200,6 +200,13 @@ class OrgUnit(BaseModel):
     def is_school(self) -> bool:
         return self.kind == UnitKind.SCHOOL
 
+    @property
+    def owning_school_id(self) -> int:
+        """Return the id of the school this unit sits in; units above school level have none."""
+        if self.school_id is None:
+            raise ValueError(f"{self.code} is not inside a school")
+        return self.school_id
+
 
 class OrgUnitClosure(models.Model):
     """祖先关系 — one row per (ancestor, descendant) pair, including each unit with itself."""

@@ -169,7 +169,7 @@ def test_demo_accounts_log_in_and_hold_their_roles():
     assert RoleAssignment.objects.filter(
         user__username="parent", role=Role.GUARDIAN, org_unit=first
     ).exists()
-    guardianship = Guardianship.objects.get(guardian__username="parent")
+    guardianship = Guardianship.objects.get(guardian__user__username="parent")
     assert guardianship.student.school_class == head.org_unit
     # Staff accounts are linked to their staff file; those of the first school all exist.
     assert StaffMember.objects.get(user__username="teacher").org_unit == first

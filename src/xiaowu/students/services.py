@@ -1,0 +1,347 @@
+"""Writes to the student register: registration, status changes (异动), edits.
+
+Every change of a student's class or status goes through ``status_change_record``, which
+keeps three things in step in one transaction: the dated ``StatusChange`` event, the
+``ClassMembership`` history (so headcounts can be asked as of any date) and the current
+``school`` / ``school_class`` / ``status`` on the student row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from xiaowu.accounts.roles import Perm
+from xiaowu.accounts.scoping import has_perm_at
+from xiaowu.audit.models import AuditAction
+from xiaowu.audit.services import audit_record, diff, snapshot
+from xiaowu.core.identifiers import id_number_is_valid, normalise_id_number, normalise_text
+from xiaowu.core.masking import mask_id_number
+from xiaowu.core.pinyin import pinyin_keys
+from xiaowu.org.models import OrgUnit, UnitKind
+from xiaowu.students.models import (
+    ClassMembership,
+    StatusChange,
+    StatusChangeKind,
+    Student,
+    StudentQuerySet,
+    StudentStatus,
+)
+from xiaowu.students.reference import IdDocumentType
+from xiaowu.students.validation import national_student_number_is_valid
+
+if TYPE_CHECKING:
+    from xiaowu.accounts.models import User
+
+K = StatusChangeKind
+S = StudentStatus
+
+# Which statuses each kind of event may start from (None: a student new to the register).
+ALLOWED_FROM: dict[str, frozenset[str | None]] = {
+    K.ENROLLMENT: frozenset({None}),
+    K.TRANSFER_IN: frozenset({None, S.TRANSFERRED_OUT}),
+    K.TRANSFER_OUT: frozenset({S.ENROLLED, S.SUSPENDED}),
+    K.SUSPENSION: frozenset({S.ENROLLED}),
+    K.RESUMPTION: frozenset({S.SUSPENDED, S.DROPPED_OUT}),
+    K.REPEAT_GRADE: frozenset({S.ENROLLED}),
+    K.SKIP_GRADE: frozenset({S.ENROLLED}),
+    K.CLASS_CHANGE: frozenset({S.ENROLLED}),
+    K.GRADUATION: frozenset({S.ENROLLED}),
+    K.DROPOUT: frozenset({S.ENROLLED, S.SUSPENDED}),
+    K.DEATH: frozenset({S.ENROLLED, S.SUSPENDED}),
+}
+# The status each kind of event leaves the student in.
+RESULTING_STATUS: dict[str, str] = {
+    K.ENROLLMENT: S.ENROLLED,
+    K.TRANSFER_IN: S.ENROLLED,
+    K.RESUMPTION: S.ENROLLED,
+    K.REPEAT_GRADE: S.ENROLLED,
+    K.SKIP_GRADE: S.ENROLLED,
+    K.CLASS_CHANGE: S.ENROLLED,
+    K.TRANSFER_OUT: S.TRANSFERRED_OUT,
+    K.SUSPENSION: S.SUSPENDED,
+    K.GRADUATION: S.GRADUATED,
+    K.DROPOUT: S.DROPPED_OUT,
+    K.DEATH: S.DECEASED,
+}
+# Events that put the student into a class (and therefore need ``to_class``).
+INTO_CLASS = frozenset(
+    {K.ENROLLMENT, K.TRANSFER_IN, K.RESUMPTION, K.REPEAT_GRADE, K.SKIP_GRADE, K.CLASS_CHANGE}
+)
+
+STUDENT_AUDIT_FIELDS = (
+    "name",
+    "former_name",
+    "gender",
+    "birth_date",
+    "id_type",
+    "id_number",
+    "national_student_number",
+    "ethnicity",
+    "nationality",
+    "birthplace_region",
+    "native_place",
+    "hukou_region",
+    "overseas_status",
+    "health_status",
+    "class_seat_number",
+    "enrolled_on",
+    "study_mode",
+    "address",
+    "left_behind",
+    "is_migrant_child",
+    "has_disability",
+    "disability_type",
+    "is_orphan",
+    "is_needy_family",
+)
+EDITABLE_FIELDS = frozenset(STUDENT_AUDIT_FIELDS)
+MASKS = {"id_number": mask_id_number, "national_student_number": mask_id_number}
+
+
+def _require_manage(actor: User, school_id: int) -> None:
+    if not has_perm_at(actor, Perm.STUDENTS_MANAGE, school_id):
+        raise PermissionDenied("您无权管理该校学籍。")
+
+
+def _check_class(unit: OrgUnit | None, *, school_id: int | None = None) -> OrgUnit:
+    if unit is None:
+        raise ValidationError({"to_class": "请选择班级。"})
+    if unit.kind != UnitKind.SCHOOL_CLASS or not unit.is_active:
+        raise ValidationError({"to_class": "所选机构不是有效的班级。"})
+    if school_id is not None and unit.school_id != school_id:
+        raise ValidationError({"to_class": "所选班级不属于该生所在学校。"})
+    return unit
+
+
+def _others(exclude_pk: int | None) -> StudentQuerySet:
+    students = Student.objects.all()
+    return students if exclude_pk is None else students.exclude(pk=exclude_pk)
+
+
+def clean_student_fields(
+    values: Mapping[str, Any], *, exclude_pk: int | None = None
+) -> dict[str, Any]:
+    """Normalise and validate register fields; raise ValidationError with Chinese messages."""
+    data = dict(values)
+    errors: dict[str, str] = {}
+    if "name" in data:
+        data["name"] = normalise_text(str(data["name"] or ""))
+        if not data["name"]:
+            errors["name"] = "请填写姓名。"
+    id_type = data.get("id_type") or IdDocumentType.RESIDENT_ID
+    if data.get("id_number"):
+        data["id_number"] = normalise_id_number(str(data["id_number"]))
+        if id_type == IdDocumentType.RESIDENT_ID and not id_number_is_valid(data["id_number"]):
+            errors["id_number"] = (
+                "身份证件号不是有效的 18 位居民身份证号（校验位不符或日期不存在）。"
+            )
+        elif _others(exclude_pk).filter(id_number=data["id_number"]).exists():
+            errors["id_number"] = "该身份证件号已登记在另一名学生名下。"
+    elif "id_number" in data:
+        data["id_number"] = None
+    if data.get("national_student_number"):
+        data["national_student_number"] = normalise_id_number(str(data["national_student_number"]))
+        if not national_student_number_is_valid(data["national_student_number"]):
+            errors["national_student_number"] = "全国学籍号应为 G/J 加 18 位或 L 加 18 位数字。"
+        elif (
+            _others(exclude_pk)
+            .filter(national_student_number=data["national_student_number"])
+            .exists()
+        ):
+            errors["national_student_number"] = "该全国学籍号已登记在另一名学生名下。"
+    elif "national_student_number" in data:
+        data["national_student_number"] = None
+    if data.get("has_disability") is False and data.get("disability_type"):
+        errors["disability_type"] = "未标记残疾的学生不能填写残疾类型。"
+    if errors:
+        raise ValidationError(errors)
+    return data
+
+
+@transaction.atomic
+def student_register(
+    *,
+    actor: User,
+    school_class: OrgUnit,
+    effective_on: date,
+    kind: str = K.ENROLLMENT,
+    counterpart: str = "",
+    reason: str = "",
+    **fields: Any,
+) -> Student:
+    """Add a student to the register by 入学 or 转入 into ``school_class``."""
+    if kind not in (K.ENROLLMENT, K.TRANSFER_IN):
+        raise ValidationError({"kind": "新登记学生只能是入学或转入。"})
+    unit = _check_class(school_class)
+    _require_manage(actor, unit.owning_school_id)
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(f"未知字段：{', '.join(sorted(unknown))}")
+    data = clean_student_fields(fields)
+    school_id = unit.owning_school_id
+    student = Student(school_id=school_id, school_class=unit, status=S.ENROLLED, **data)
+    student.name_pinyin, student.name_initials = pinyin_keys(student.name)
+    student.enrolled_on = student.enrolled_on or effective_on
+    student.full_clean()
+    student.save()
+    ClassMembership.objects.create(
+        student=student, school_id=school_id, school_class=unit, start_on=effective_on
+    )
+    event = StatusChange.objects.create(
+        student=student,
+        school_id=school_id,
+        kind=kind,
+        effective_on=effective_on,
+        to_class=unit,
+        counterpart=counterpart,
+        reason=reason,
+        recorded_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        event="students.student_register",
+        target=student,
+        org_unit_id=unit.pk,
+        changes={
+            "after": snapshot(student, STUDENT_AUDIT_FIELDS, MASKS),
+            "status_change": event.pk,
+        },
+    )
+    return student
+
+
+@transaction.atomic
+def status_change_record(
+    *,
+    actor: User,
+    student: Student,
+    kind: str,
+    effective_on: date,
+    to_class: OrgUnit | None = None,
+    reason: str = "",
+    counterpart: str = "",
+    document_number: str = "",
+    note: str = "",
+) -> StatusChange:
+    """Record one 异动 and bring the membership history and current values in step."""
+    locked = Student.objects.select_for_update().get(pk=student.pk)
+    if kind not in ALLOWED_FROM:
+        raise ValidationError({"kind": "未知的异动类型。"})
+    target_school = locked.school_id
+    if kind == K.TRANSFER_IN:
+        target = _check_class(to_class)
+        target_school = target.owning_school_id
+    _require_manage(actor, target_school)
+    if locked.status not in ALLOWED_FROM[kind]:
+        status_label, kind_label = locked.get_status_display(), StatusChangeKind(kind).label
+        raise ValidationError({"kind": f"学籍状态为“{status_label}”的学生不能办理“{kind_label}”。"})
+    last = (
+        locked.status_changes.order_by("-effective_on")
+        .values_list("effective_on", flat=True)
+        .first()
+    )
+    if last is not None and effective_on < last:
+        raise ValidationError(
+            {"effective_on": f"异动日期不能早于该生最近一次异动（{last:%Y-%m-%d}）。"}
+        )
+    target_class: OrgUnit | None = None
+    if kind in INTO_CLASS:
+        target_class = _check_class(to_class, school_id=target_school)
+        if (
+            kind in (K.REPEAT_GRADE, K.SKIP_GRADE, K.CLASS_CHANGE)
+            and target_class.pk == locked.school_class_id
+        ):
+            raise ValidationError({"to_class": "新班级与原班级相同。"})
+    open_membership = ClassMembership.objects.filter(student=locked, end_on__isnull=True).first()
+    if open_membership is not None:
+        if open_membership.start_on == effective_on:
+            # A same-day correction replaces the day's membership instead of leaving an empty one.
+            open_membership.delete()
+        else:
+            open_membership.end_on = effective_on
+            open_membership.save(update_fields=["end_on"])
+    if target_class is not None:
+        ClassMembership.objects.create(
+            student=locked,
+            school_id=target_school,
+            school_class=target_class,
+            start_on=effective_on,
+        )
+    event = StatusChange.objects.create(
+        student=locked,
+        school_id=target_school,
+        kind=kind,
+        effective_on=effective_on,
+        from_class_id=locked.school_class_id,
+        to_class=target_class,
+        reason=reason,
+        counterpart=counterpart,
+        document_number=document_number,
+        note=note,
+        recorded_by=actor,
+    )
+    before = {
+        "status": locked.status,
+        "school": locked.school_id,
+        "school_class": locked.school_class_id,
+    }
+    locked.status = RESULTING_STATUS[kind]
+    locked.school_id = target_school
+    if target_class is not None:
+        locked.school_class = target_class
+    locked.version = F("version") + 1
+    locked.save(update_fields=["status", "school", "school_class", "version", "updated_at"])
+    after = {
+        "status": locked.status,
+        "school": target_school,
+        "school_class": locked.school_class_id,
+    }
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        event=f"students.status_change_{kind}",
+        target=locked,
+        org_unit_id=target_class.pk if target_class else locked.school_class_id or target_school,
+        changes={**diff(before, after), "status_change": event.pk, "effective_on": effective_on},
+    )
+    return event
+
+
+@transaction.atomic
+def student_update(*, actor: User, student: Student, version: int, **changes: Any) -> Student:
+    """Edit register fields. ``version`` is the version the user loaded: a stale save is
+    refused instead of silently overwriting someone else's edit (CONC-01)."""
+    _require_manage(actor, student.school_id)
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(f"不可修改的字段：{', '.join(sorted(unknown))}")
+    locked = Student.objects.select_for_update().get(pk=student.pk)
+    if locked.version != version:
+        raise ValidationError("该学生信息已被他人修改，请刷新页面后重试。", code="stale")
+    data = clean_student_fields(changes, exclude_pk=locked.pk)
+    before = snapshot(locked, STUDENT_AUDIT_FIELDS, MASKS)
+    for field, value in data.items():
+        setattr(locked, field, value)
+    locked.name_pinyin, locked.name_initials = pinyin_keys(locked.name)
+    locked.full_clean()
+    changed = diff(before, snapshot(locked, STUDENT_AUDIT_FIELDS, MASKS))
+    if not changed:
+        return locked
+    locked.version = version + 1
+    locked.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        event="students.student_update",
+        target=locked,
+        org_unit_id=locked.school_class_id or locked.school_id,
+        changes=changed,
+    )
+    return locked
