@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "xiaowu.audit",
     "xiaowu.staff",
     "xiaowu.students",
+    "xiaowu.exchange",
     "xiaowu.dashboard",
     "xiaowu.demo",
     "xiaowu.api",

@@ -9,6 +9,9 @@ urlpatterns = [
     path("accounts/", include("xiaowu.accounts.urls")),
     path("org/", include("xiaowu.org.urls")),
     path("audit/", include("xiaowu.audit.urls")),
+    path("students/", include("xiaowu.students.urls")),
+    path("staff/", include("xiaowu.staff.urls")),
+    path("exchange/", include("xiaowu.exchange.urls")),
     path("api/", include("xiaowu.api.urls")),
     path("healthz", healthz_view, name="healthz"),
 ]

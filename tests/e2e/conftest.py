@@ -37,6 +37,7 @@ from playwright.sync_api import sync_playwright
 SRC_DIR = Path(__file__).resolve().parents[2] / "src"
 SERVER_START_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 180.0
+ACTION_TIMEOUT_MS = 10_000  # fail fast: every page here answers within a second
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -87,9 +88,8 @@ def parse_demo_summary(output: str) -> DemoSummary:
         districts=int(totals[1]),
         schools=int(totals[2]),
         classes=int(totals[3]),
-        schools_by_type={
-            label: int(count)
-            for label, count in re.findall(r"(\S+) (\d+) 所", by_type)  # "初级中学 2 所，…"
+        schools_by_type={  # "初级中学 2 所，完全小学 5 所，…"
+            label: int(count) for label, count in re.findall(r"([^\s，]+) (\d+) 所", by_type)
         },
         students=int(students[1]),
         students_female=int(students[2]),
@@ -290,6 +290,7 @@ class Browsing:
             **context_options,
         )
         self._contexts.append(context)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.add_init_script(CSP_LISTENER)
         page = context.new_page()
         page.on("console", self._on_console)
@@ -346,9 +347,7 @@ class Browsing:
 
     def _on_response(self, response: Response) -> None:
         if response.status >= 400 and (response.url, response.status) not in self._allowed:
-            self.problems.append(
-                f"HTTP {response.status} for {response.request.method} {response.url}"
-            )
+            self.problems.append(f"HTTP {response.status} for {response.request.method} {response.url}")
 
     def settle(self) -> None:
         """Let pending browser events reach the listeners."""
@@ -363,9 +362,7 @@ class Browsing:
 
 
 @pytest.fixture
-def ui(
-    request: pytest.FixtureRequest, browser: Browser, e2e_server: DemoServer
-) -> Iterator[Browsing]:
+def ui(request: pytest.FixtureRequest, browser: Browser, e2e_server: DemoServer) -> Iterator[Browsing]:
     shots_dir = os.environ.get("XIAOWU_SCREENSHOTS")
     shots = Path(shots_dir) if shots_dir else None
     if shots is not None:

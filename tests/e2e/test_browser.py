@@ -29,6 +29,11 @@ def number(locator: Locator) -> int:
     return int(locator.inner_text().strip().replace(",", ""))
 
 
+def sidebar_link(page: Page, label: str) -> Locator:
+    """The navigation link ``label`` (its accessible name starts with the icon's glyph)."""
+    return page.locator("#xw-sidebar").get_by_role("link", name=re.compile(rf"^\W*{label}$"))
+
+
 def column_texts(page: Page, table: str, column: int) -> list[str]:
     return [
         text.strip()
@@ -132,11 +137,13 @@ def school_found_by_initials(server: DemoServer) -> tuple[dict[str, str], str]:
     pytest.fail("No demo school has pinyin initials of its own.")
 
 
-def test_school_list_pinyin_search_sort_and_user_pagination(ui: Browsing, e2e_server: DemoServer):
+def test_school_list_pinyin_search_sort_and_user_pagination(
+    ui: Browsing, e2e_server: DemoServer
+):
     schools = e2e_server.schools
     school, initials = school_found_by_initials(e2e_server)
     page = ui.login("district")
-    page.locator("#xw-sidebar").get_by_role("link", name="学校").click()
+    sidebar_link(page, "学校").click()
     page.wait_for_url(e2e_server.url("/org/schools/"))
     ui.shot(page, "schools")
     names = column_texts(page, "#school-table", 2)
@@ -178,7 +185,7 @@ def test_school_list_pinyin_search_sort_and_user_pagination(ui: Browsing, e2e_se
     pages = math.ceil(total / 30)
     assert pages > 1
     page = ui.login("admin")
-    page.locator("#xw-sidebar").get_by_role("link", name="用户与角色").click()
+    sidebar_link(page, "用户与角色").click()
     page.wait_for_url(e2e_server.url("/accounts/users/"))
     ui.shot(page, "users")
     pagination = page.get_by_role("navigation", name="分页")
@@ -208,7 +215,7 @@ def test_new_class_form_shows_chinese_errors_then_creates_the_class(
     assert class_name not in {c["name"] for c in e2e_server.classes_in(school["code"])}
 
     page = ui.login("principal")
-    page.locator("#xw-sidebar").get_by_role("link", name="学校").click()
+    sidebar_link(page, "学校").click()
     page.wait_for_url(e2e_server.url("/org/schools/"))
     ui.shot(page, "schools")
     page.locator("#school-table").get_by_role("link", name=school["name"]).click()
@@ -252,8 +259,8 @@ def test_other_schools_unit_page_is_404_for_teacher2(ui: Browsing, e2e_server: D
     school = e2e_server.first_school
     page = ui.login("principal")
     ui.goto(page, "/org/schools/")
-    href = (
-        page.locator("#school-table").get_by_role("link", name=school["name"]).get_attribute("href")
+    href = page.locator("#school-table").get_by_role("link", name=school["name"]).get_attribute(
+        "href"
     )
     assert href is not None and re.fullmatch(r"/org/units/\d+/", href), href
     ui.goto(page, href)
@@ -271,7 +278,9 @@ def test_other_schools_unit_page_is_404_for_teacher2(ui: Browsing, e2e_server: D
 
 
 # --------------------------------------------------------------------------- 6. phone
-def test_parent_on_a_phone_sees_their_child_and_a_menu_button(ui: Browsing, e2e_server: DemoServer):
+def test_parent_on_a_phone_sees_their_child_and_a_menu_button(
+    ui: Browsing, e2e_server: DemoServer
+):
     school = e2e_server.first_school
     page = ui.login(
         "parent", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
@@ -291,7 +300,7 @@ def test_parent_on_a_phone_sees_their_child_and_a_menu_button(ui: Browsing, e2e_
     expect(menu).to_be_visible()
     menu.tap()
     expect(sidebar).to_be_visible()
-    expect(sidebar.get_by_role("link", name="首页")).to_be_visible()
+    expect(sidebar_link(page, "首页")).to_be_visible()
     page.wait_for_timeout(400)  # the slide-in transition, for the screenshot
     ui.shot(page, "menu-open")
     sidebar.get_by_role("button", name="关闭").tap()

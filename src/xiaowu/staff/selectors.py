@@ -5,11 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
 
 from xiaowu.accounts.scoping import scope_for, unit_subtree
 from xiaowu.core.models import Gender
-from xiaowu.staff.models import PostCategory, StaffMember
+from xiaowu.core.search import name_search
+from xiaowu.staff.models import (
+    PostCategory,
+    StaffHonour,
+    StaffMember,
+    StaffMemberQuerySet,
+    StaffStatusPeriod,
+    TeachingAssignment,
+)
 
 if TYPE_CHECKING:
     from xiaowu.accounts.models import User
@@ -49,3 +58,69 @@ def staff_headcount(*, actor: User, root_id: int | None = None) -> StaffHeadcoun
         full_time_teachers=counts["teachers"],
         full_time_teachers_female=counts["teachers_female"],
     )
+
+
+def staff_list(
+    *,
+    actor: User,
+    search: str = "",
+    unit_id: int | None = None,
+    status: str = "",
+    post_category: str = "",
+    subject: str = "",
+    current_only: bool = False,
+) -> StaffMemberQuerySet:
+    staff = StaffMember.objects.visible_to(actor)
+    if search:
+        staff = staff.filter(name_search(search))
+    if unit_id:
+        staff = staff.filter(org_unit__in=unit_subtree({unit_id}))
+    if status:
+        staff = staff.filter(status=status)
+    if post_category:
+        staff = staff.filter(post_category=post_category)
+    if subject:
+        staff = staff.filter(subject=subject)
+    if current_only:
+        staff = staff.current()
+    return staff.select_related("org_unit", "org_unit__school", "user")
+
+
+def staff_get(*, actor: User, staff_id: int) -> StaffMember:
+    """Return the staff member, or raise Http404 when outside the actor's scope."""
+    return get_object_or_404(
+        StaffMember.objects.visible_to(actor).select_related("org_unit", "user"), pk=staff_id
+    )
+
+
+def staff_status_history(*, staff: StaffMember) -> list[StaffStatusPeriod]:
+    return list(staff.status_periods.order_by("start_on", "id"))
+
+
+def staff_honour_list(*, staff: StaffMember) -> list[StaffHonour]:
+    return list(staff.honours.order_by("-awarded_on", "id"))
+
+
+def teaching_assignment_list(
+    *,
+    actor: User,
+    term_id: int | None = None,
+    class_id: int | None = None,
+    staff_id: int | None = None,
+    school_id: int | None = None,
+) -> QuerySet[TeachingAssignment]:
+    """Teaching assignments of staff the actor may see (or at classes the actor may see)."""
+    assignments = TeachingAssignment.objects.visible_to(actor)
+    if term_id:
+        assignments = assignments.filter(term_id=term_id)
+    if class_id:
+        assignments = assignments.filter(school_class_id=class_id)
+    if staff_id:
+        assignments = assignments.filter(staff_id=staff_id)
+    if school_id:
+        assignments = assignments.filter(school_class__school_id=school_id)
+    return assignments.select_related("staff", "school_class", "term", "term__school_year")
+
+
+def teaching_assignment_get(*, actor: User, assignment_id: int) -> TeachingAssignment:
+    return get_object_or_404(teaching_assignment_list(actor=actor), pk=assignment_id)

@@ -15,6 +15,8 @@ from xiaowu.core.search import name_search
 from xiaowu.students.models import (
     AgeCohortPopulation,
     ClassMembership,
+    Guardian,
+    GuardianQuerySet,
     Guardianship,
     StatusChange,
     StatusChangeKind,
@@ -209,4 +211,41 @@ def student_children_of(*, guardian: User) -> StudentQuerySet:
         Student.objects.visible_to(guardian)
         .filter(guardianships__guardian__user=guardian)
         .select_related("school", "school_class")
+    )
+
+
+def guardian_list(*, actor: User, search: str = "") -> GuardianQuerySet:
+    guardians = Guardian.objects.visible_to(actor)
+    if search:
+        guardians = guardians.filter(name__icontains=search.strip())
+    return guardians.prefetch_related("guardianships__student")
+
+
+def guardian_get(*, actor: User, guardian_id: int) -> Guardian:
+    return get_object_or_404(Guardian.objects.visible_to(actor), pk=guardian_id)
+
+
+def status_change_list(
+    *,
+    actor: User,
+    school_id: int | None = None,
+    kind: str = "",
+    start_on: date | None = None,
+    end_on: date | None = None,
+    student_id: int | None = None,
+) -> QuerySet[StatusChange]:
+    """异动 of students the actor may see, newest first."""
+    events = StatusChange.objects.visible_to(actor)
+    if school_id:
+        events = events.filter(school_id=school_id)
+    if kind:
+        events = events.filter(kind=kind)
+    if start_on:
+        events = events.filter(effective_on__gte=start_on)
+    if end_on:
+        events = events.filter(effective_on__lte=end_on)
+    if student_id:
+        events = events.filter(student_id=student_id)
+    return events.select_related("student", "school", "from_class", "to_class").order_by(
+        "-effective_on", "-id"
     )

@@ -1,0 +1,7 @@
+"""Expected access to the exchange pages (one entry per named route)."""
+
+from __future__ import annotations
+
+from tests.access.common import Route
+
+ACCESS: dict[str, Route] = {}
