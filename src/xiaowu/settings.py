@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "xiaowu.students",
     "xiaowu.exchange",
     "xiaowu.dashboard",
+    "xiaowu.reports",
     "xiaowu.demo",
     "xiaowu.api",
 ]

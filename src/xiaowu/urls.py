@@ -12,6 +12,7 @@ urlpatterns = [
     path("students/", include("xiaowu.students.urls")),
     path("staff/", include("xiaowu.staff.urls")),
     path("exchange/", include("xiaowu.exchange.urls")),
+    path("reports/", include("xiaowu.reports.urls")),
     path("api/", include("xiaowu.api.urls")),
     path("healthz", healthz_view, name="healthz"),
 ]
