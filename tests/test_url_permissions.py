@@ -15,7 +15,7 @@ from conftest import World
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.access import exchange, foundation, staff, students
+from tests.access import exchange, foundation, reports, staff, students
 from tests.access.common import EVERYONE, Route
 from xiaowu.accounts.models import RoleAssignment
 
@@ -26,6 +26,7 @@ ACCESS: dict[str, Route] = {
     **students.ACCESS,
     **staff.ACCESS,
     **exchange.ACCESS,
+    **reports.ACCESS,
 }
 
 

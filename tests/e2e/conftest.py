@@ -31,10 +31,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    sync_playwright,
+)
 
 SRC_DIR = Path(__file__).resolve().parents[2] / "src"
+XIAOWU = [sys.executable, "-m", "xiaowu.cli"]  # works in any venv, installed or not
 SERVER_START_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 180.0
 ACTION_TIMEOUT_MS = 10_000  # fail fast: every page here answers within a second
@@ -162,7 +169,7 @@ def _server_env(var_dir: Path) -> dict[str, str]:
 def _xiaowu(args: list[str], env: dict[str, str]) -> str:
     """Run ``xiaowu <args>`` with this interpreter; return its output or fail the session."""
     completed = subprocess.run(  # noqa: S603 — our own interpreter and command
-        [sys.executable, "-m", "xiaowu.cli", *args],
+        [*XIAOWU, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -222,27 +229,28 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log_path: Pa
 def e2e_server() -> Iterator[DemoServer]:
     """A migrated server with the demo district, on a free port of 127.0.0.1."""
     var_dir = Path(tempfile.mkdtemp(prefix="xiaowu-e2e-"))
-    env = _server_env(var_dir)
-    _xiaowu(["migrate", "--noinput"], env)
-    summary = parse_demo_summary(_xiaowu(["demo_data"], env))
-    units = json.loads(_xiaowu(["orgs", "--format", "json"], env))
-    port = _free_port()
-    log_path = var_dir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 — our own interpreter and command
-            [sys.executable, "-m", "xiaowu.cli", "serve", "--host", "127.0.0.1"]
-            + ["--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, ended as a whole below
-        )
-    base_url = f"http://127.0.0.1:{port}"
+    process: subprocess.Popen[bytes] | None = None
     try:
+        env = _server_env(var_dir)
+        _xiaowu(["migrate", "--noinput"], env)
+        summary = parse_demo_summary(_xiaowu(["demo_data"], env))
+        units = json.loads(_xiaowu(["orgs", "--format", "json"], env))
+        port = _free_port()
+        log_path = var_dir / "server.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(  # noqa: S603 — our own interpreter and command
+                [*XIAOWU, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, ended as a whole below
+            )
+        base_url = f"http://127.0.0.1:{port}"
         _wait_until_healthy(process, f"{base_url}/healthz", log_path)
         yield DemoServer(base_url=base_url, summary=summary, units=units, log_path=log_path)
     finally:
-        _stop(process)
+        if process is not None:
+            _stop(process)
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
@@ -347,7 +355,9 @@ class Browsing:
 
     def _on_response(self, response: Response) -> None:
         if response.status >= 400 and (response.url, response.status) not in self._allowed:
-            self.problems.append(f"HTTP {response.status} for {response.request.method} {response.url}")
+            self.problems.append(
+                f"HTTP {response.status} for {response.request.method} {response.url}"
+            )
 
     def settle(self) -> None:
         """Let pending browser events reach the listeners."""
@@ -362,7 +372,9 @@ class Browsing:
 
 
 @pytest.fixture
-def ui(request: pytest.FixtureRequest, browser: Browser, e2e_server: DemoServer) -> Iterator[Browsing]:
+def ui(
+    request: pytest.FixtureRequest, browser: Browser, e2e_server: DemoServer
+) -> Iterator[Browsing]:
     shots_dir = os.environ.get("XIAOWU_SCREENSHOTS")
     shots = Path(shots_dir) if shots_dir else None
     if shots is not None:

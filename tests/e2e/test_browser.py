@@ -81,7 +81,9 @@ def assert_charts_drawn(page: Page, count: int) -> None:
     for chart in charts.all():
         expect(chart.locator("svg")).to_have_count(1)
         box = chart.bounding_box()
-        assert box is not None and box["width"] > 100 and box["height"] > 100, box
+        assert box is not None
+        assert box["width"] > 100, box
+        assert box["height"] > 100, box
 
 
 def test_dashboard_numbers_match_the_demo_data(ui: Browsing, e2e_server: DemoServer):
@@ -137,9 +139,7 @@ def school_found_by_initials(server: DemoServer) -> tuple[dict[str, str], str]:
     pytest.fail("No demo school has pinyin initials of its own.")
 
 
-def test_school_list_pinyin_search_sort_and_user_pagination(
-    ui: Browsing, e2e_server: DemoServer
-):
+def test_school_list_pinyin_search_sort_and_user_pagination(ui: Browsing, e2e_server: DemoServer):
     schools = e2e_server.schools
     school, initials = school_found_by_initials(e2e_server)
     page = ui.login("district")
@@ -259,10 +259,11 @@ def test_other_schools_unit_page_is_404_for_teacher2(ui: Browsing, e2e_server: D
     school = e2e_server.first_school
     page = ui.login("principal")
     ui.goto(page, "/org/schools/")
-    href = page.locator("#school-table").get_by_role("link", name=school["name"]).get_attribute(
-        "href"
+    href = (
+        page.locator("#school-table").get_by_role("link", name=school["name"]).get_attribute("href")
     )
-    assert href is not None and re.fullmatch(r"/org/units/\d+/", href), href
+    assert href is not None
+    assert re.fullmatch(r"/org/units/\d+/", href), href
     ui.goto(page, href)
     expect(page.locator("main h1")).to_contain_text(school["name"])
 
@@ -274,13 +275,12 @@ def test_other_schools_unit_page_is_404_for_teacher2(ui: Browsing, e2e_server: D
     # teacher2 does see a school of their own: the 404 is the scope, not a broken page.
     ui.goto(page, "/org/schools/")
     own = column_texts(page, "#school-table", 2)
-    assert len(own) == 1 and own != [school["name"]], own
+    assert len(own) == 1, own
+    assert own != [school["name"]]
 
 
 # --------------------------------------------------------------------------- 6. phone
-def test_parent_on_a_phone_sees_their_child_and_a_menu_button(
-    ui: Browsing, e2e_server: DemoServer
-):
+def test_parent_on_a_phone_sees_their_child_and_a_menu_button(ui: Browsing, e2e_server: DemoServer):
     school = e2e_server.first_school
     page = ui.login(
         "parent", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True

@@ -44,6 +44,8 @@ class Perm(StrEnum):
     STUDENTS_EXPORT = "students.export"  # bulk export of student personal data (AUTHZ-08)
     STAFF_VIEW = "staff.view"
     STAFF_MANAGE = "staff.manage"  # staff files, statuses, honours, teaching assignments
+    REPORTS_VIEW = "reports.view"  # 工作总结 and improvement goals
+    REPORTS_MANAGE = "reports.manage"
 
 
 class ScopeRule(StrEnum):
@@ -75,11 +77,20 @@ _LEADER_PERMS = frozenset(
         Perm.STUDENTS_EXPORT,
         Perm.STAFF_VIEW,
         Perm.STAFF_MANAGE,
+        Perm.REPORTS_VIEW,
+        Perm.REPORTS_MANAGE,
     }
 )
-_MIDDLE_PERMS = frozenset({Perm.ORG_VIEW, Perm.ACCOUNTS_VIEW, Perm.STUDENTS_VIEW, Perm.STAFF_VIEW})
+_MIDDLE_PERMS = frozenset(
+    {Perm.ORG_VIEW, Perm.ACCOUNTS_VIEW, Perm.STUDENTS_VIEW, Perm.STAFF_VIEW, Perm.REPORTS_VIEW}
+)
 # The 教导处 keeps the 学籍 and the staff files of its school.
-_OFFICE_PERMS = _MIDDLE_PERMS | {Perm.STUDENTS_MANAGE, Perm.STUDENTS_EXPORT, Perm.STAFF_MANAGE}
+_OFFICE_PERMS = _MIDDLE_PERMS | {
+    Perm.STUDENTS_MANAGE,
+    Perm.STUDENTS_EXPORT,
+    Perm.STAFF_MANAGE,
+    Perm.REPORTS_MANAGE,
+}
 _TEACHER_PERMS = frozenset({Perm.ORG_VIEW, Perm.STUDENTS_VIEW})
 
 ROLE_SPECS: dict[str, RoleSpec] = {

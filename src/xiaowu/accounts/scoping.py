@@ -169,3 +169,13 @@ def max_rank(user: User | AnonymousUser) -> int:
     if scope.is_global:
         return 1000
     return max((ROLE_SPECS[grant.role].rank for grant in scope.grants), default=0)
+
+
+def operator_actor() -> User:
+    """Return the actor of operator commands (the ``xiaowu`` CLI run with shell access): an
+    unsaved account whose scope is the whole installation. It can never log in."""
+    user_model = apps.get_model("accounts", "User")
+    operator: User = user_model(username="operator", full_name="命令行", is_superuser=True)
+    operator.set_unusable_password()
+    setattr(operator, _CACHE_ATTR, Scope(user_id=None, is_global=True))
+    return operator

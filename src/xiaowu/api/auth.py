@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer, SessionAuth
 
 from xiaowu.accounts.models import ApiToken, User, token_digest
 
@@ -25,8 +25,26 @@ class TokenAuth(HttpBearer):
         return row.user
 
 
-# Token first; otherwise the browser session (ninja's ``django_auth`` checks CSRF on writes).
-api_auth = [TokenAuth(), django_auth]
+class LoggedInSessionAuth(SessionAuth):
+    """The browser session, with ninja's CSRF check on unsafe methods.
+
+    Without a logged-in session the request is simply unauthenticated (401), instead of
+    failing the CSRF check first (which would answer 403 to an anonymous POST).
+    """
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        user = request.user
+        return user if isinstance(user, User) and user.is_active else None
+
+
+# Token first; otherwise the browser session (which checks CSRF on writes; a bearer token
+# needs no CSRF token, as a browser never sends it by itself).
+api_auth = [TokenAuth(), LoggedInSessionAuth()]
 
 
 def actor_of(request: HttpRequest) -> User:

@@ -29,6 +29,9 @@ NAVIGATION: tuple[tuple[str, str, str, str, Perm | None], ...] = (
     ("班级", "org:class_list", "people", "org", Perm.ORG_VIEW),
     ("学校联盟", "org:alliance_list", "link-45deg", "org", Perm.ORG_VIEW),
     ("校历", "org:term_list", "calendar3", "org", Perm.ORG_VIEW),
+    ("学生", "students:list", "mortarboard", "students", Perm.STUDENTS_VIEW),
+    ("学籍统计", "students:stats", "bar-chart-line", "students", Perm.STUDENTS_VIEW),
+    ("教职工", "staff:list", "person-vcard", "staff", Perm.STAFF_VIEW),
     ("用户与角色", "accounts:user_list", "person-badge", "accounts", Perm.ACCOUNTS_VIEW),
     ("审计日志", "audit:event_list", "journal-text", "audit", Perm.AUDIT_VIEW),
 )

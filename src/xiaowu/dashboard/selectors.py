@@ -53,11 +53,12 @@ class BasicFacts:
     def chart_school_types(self) -> dict[str, Any]:
         return {
             "tooltip": {"trigger": "item"},
-            "legend": {"bottom": 0},
+            "legend": {"top": 0},
             "series": [
                 {
                     "type": "pie",
-                    "radius": ["40%", "70%"],
+                    "radius": ["35%", "60%"],
+                    "center": ["50%", "58%"],
                     "data": [
                         {"name": row.label, "value": row.count} for row in self.schools_by_type
                     ],
@@ -70,8 +71,12 @@ class BasicFacts:
         return {
             "tooltip": {"trigger": "axis"},
             "legend": {"data": ["男", "女"], "bottom": 0},
-            "grid": {"left": 40, "right": 16, "top": 16, "bottom": 48},
-            "xAxis": {"type": "category", "data": [row.label for row in self.grades]},
+            "grid": {"left": 40, "right": 16, "top": 36, "bottom": 64},
+            "xAxis": {
+                "type": "category",
+                "data": [row.label for row in self.grades],
+                "axisLabel": {"interval": 0, "rotate": 30 if len(self.grades) > 6 else 0},
+            },
             "yAxis": {"type": "value", "name": "人"},
             "series": [
                 {

@@ -184,6 +184,12 @@ class OrgUnit(BaseModel):
             models.UniqueConstraint(
                 fields=["parent", "name"], name="org_unit_unique_name_per_parent"
             ),
+            # A school has one active 七年级(1)班, whether it sits under the school or a 级部.
+            models.UniqueConstraint(
+                fields=["school", "grade", "class_number"],
+                condition=Q(kind="school_class", is_active=True),
+                name="org_unit_unique_active_class_per_school",
+            ),
         ]
 
     def __str__(self) -> str:

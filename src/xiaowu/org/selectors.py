@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from xiaowu.accounts.models import RoleAssignment
+from xiaowu.accounts.roles import Role
 from xiaowu.accounts.scoping import unit_ancestors
 from xiaowu.core.search import name_search
 from xiaowu.org.models import (
@@ -184,6 +185,7 @@ def unit_people(*, actor: User, unit: OrgUnit) -> list[RoleAssignment]:
         RoleAssignment.objects.visible_to(actor)
         .active()
         .filter(org_unit=unit)
+        .exclude(role=Role.GUARDIAN)  # parents are not the unit's people
         .select_related("user")
         .order_by("role", "user__name_pinyin")
     )

@@ -125,6 +125,23 @@ def org_unit_create(
         raise ValidationError({"code": f"代码“{code}”已被使用。"})
     if OrgUnit.objects.filter(parent=parent, name=name).exists():
         raise ValidationError({"name": f"同一上级下已有名为“{name}”的机构。"})
+    school_id = (
+        None
+        if parent is None
+        else (parent.pk if parent.kind == UnitKind.SCHOOL else parent.school_id)
+    )
+    if (
+        kind == UnitKind.SCHOOL_CLASS
+        and OrgUnit.objects.filter(
+            kind=UnitKind.SCHOOL_CLASS,
+            is_active=True,
+            school_id=school_id,
+            grade=attrs["grade"],
+            class_number=attrs["class_number"],
+        ).exists()
+    ):
+        label = class_display_name(attrs["grade"], attrs["class_number"])
+        raise ValidationError({"class_number": f"本校已有在用的{label}。"})
     unit = OrgUnit(parent=parent, kind=kind, code=code, name=name, **attrs)
     unit.depth = parent.depth + 1 if parent else 0
     if parent is not None and kind != UnitKind.SCHOOL:

@@ -7,6 +7,7 @@ runs and figure references, so a renderer can link or highlight each number.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -35,11 +36,12 @@ class Figure:
     value: int | Decimal
     unit: str = ""
     definition: str = ""
-    query: dict[str, str | int | None] = field(default_factory=dict)
+    query: Mapping[str, str | int | None] = field(default_factory=dict)
     url: str = ""
     parts: tuple[str, ...] = ()  # keys of figures that must add up to this one
     numerator: str = ""  # for rates: key of the numerator figure
     denominator: str = ""  # for rates: key of the denominator figure
+    aliases: tuple[str, ...] = ()  # other ways the texts name it (在校生 for 在校学生)
 
     def display(self) -> str:
         return f"{self.value}{self.unit}"
@@ -62,7 +64,9 @@ class Paragraph:
     manual: bool = False  # written by a user; regeneration never replaces it
 
     def text(self, figures: dict[str, Figure]) -> str:
-        return "".join(run if isinstance(run, str) else figures[run.key].display() for run in self.runs)
+        return "".join(
+            run if isinstance(run, str) else figures[run.key].display() for run in self.runs
+        )
 
 
 @dataclass

@@ -12,6 +12,7 @@ from xiaowu.accounts.scoping import scope_for, unit_subtree
 from xiaowu.core.models import Gender
 from xiaowu.core.search import name_search
 from xiaowu.staff.models import (
+    LEAVING_STATUSES,
     PostCategory,
     StaffHonour,
     StaffMember,
@@ -124,3 +125,18 @@ def teaching_assignment_list(
 
 def teaching_assignment_get(*, actor: User, assignment_id: int) -> TeachingAssignment:
     return get_object_or_404(teaching_assignment_list(actor=actor), pk=assignment_id)
+
+
+def staff_headcount_by_status(*, actor: User, root_id: int | None = None) -> dict[str, int]:
+    """Staff belonging to the unit now, by 人事状态 (retired and transferred-out excluded)."""
+    scope = scope_for(actor)
+    staff = StaffMember.objects.exclude(status__in=LEAVING_STATUSES)
+    if not scope.is_global:
+        staff = (
+            staff.filter(org_unit__in=unit_subtree(scope.org_roots))
+            if scope.org_roots
+            else staff.none()
+        )
+    if root_id:
+        staff = staff.filter(org_unit__in=unit_subtree({root_id}))
+    return dict(staff.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))

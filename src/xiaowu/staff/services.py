@@ -11,17 +11,29 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from xiaowu.accounts.models import RoleAssignment
 from xiaowu.accounts.roles import Perm, Role
 from xiaowu.accounts.scoping import forget_scope, has_perm_at
 from xiaowu.audit.models import AuditAction
-from xiaowu.audit.services import audit_record
+from xiaowu.audit.services import audit_record, diff, snapshot
+from xiaowu.core.identifiers import (
+    id_birth_date,
+    id_number_is_valid,
+    mobile_is_valid,
+    normalise_id_number,
+    normalise_mobile,
+    normalise_text,
+)
+from xiaowu.core.masking import mask_id_number, mask_mobile
+from xiaowu.core.pinyin import pinyin_keys
 from xiaowu.org.models import OrgUnit, Term, UnitKind
 from xiaowu.staff.models import (
     LEAVING_STATUSES,
     StaffHonour,
     StaffMember,
+    StaffStatus,
     StaffStatusPeriod,
     TeachingAssignment,
     TeachingRole,
@@ -211,3 +223,159 @@ def teaching_assignment_delete(*, actor: User, assignment: TeachingAssignment) -
         org_unit_id=school_class.pk,
         changes={"before": before},
     )
+
+
+# --------------------------------------------------------------------------- staff files (issue 3)
+STAFF_EDITABLE_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "id_number",
+    "mobile",
+    "post_category",
+    "subject",
+    "education",
+    "professional_title",
+    "started_work_on",
+)
+STAFF_AUDIT_FIELDS = ("org_unit", "status", *STAFF_EDITABLE_FIELDS)
+STAFF_MASKS = {"id_number": mask_id_number, "mobile": mask_mobile}
+SENSITIVE_STAFF_FIELDS = frozenset({"id_number", "mobile"})
+# Where a staff file may live: a school (or a unit inside it) or an education office.
+STAFF_UNIT_KINDS = frozenset(
+    {
+        UnitKind.BUREAU,
+        UnitKind.SCHOOL_DISTRICT,
+        UnitKind.SCHOOL,
+        UnitKind.CAMPUS,
+        UnitKind.ADMIN_OFFICE,
+    }
+)
+
+
+def _clean_staff_fields(values: dict[str, Any], *, exclude_pk: int | None) -> dict[str, Any]:
+    """Normalise identifiers and names; raise ValidationError with Chinese messages."""
+    data = dict(values)
+    errors: dict[str, str] = {}
+    unknown = set(data) - set(STAFF_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(f"不可修改的字段：{', '.join(sorted(unknown))}")
+    if "name" in data:
+        data["name"] = normalise_text(str(data["name"] or ""))
+        if not data["name"]:
+            errors["name"] = "请填写姓名。"
+    if "subject" in data:
+        data["subject"] = normalise_text(str(data["subject"] or ""))
+    if data.get("id_number"):
+        data["id_number"] = normalise_id_number(str(data["id_number"]))
+        others = StaffMember.objects.filter(id_number=data["id_number"])
+        if exclude_pk is not None:
+            others = others.exclude(pk=exclude_pk)
+        if not id_number_is_valid(data["id_number"]):
+            errors["id_number"] = "身份证号不是有效的 18 位居民身份证号（校验位不符或日期不存在）。"
+        elif others.exists():
+            errors["id_number"] = "该身份证号已登记在另一名教职工名下。"
+    elif "id_number" in data:
+        data["id_number"] = None
+    if data.get("mobile"):
+        data["mobile"] = normalise_mobile(str(data["mobile"]))
+        if not mobile_is_valid(data["mobile"]):
+            errors["mobile"] = "手机号应为 11 位中国大陆手机号码。"
+    elif "mobile" in data:
+        data["mobile"] = ""
+    if errors:
+        raise ValidationError(errors)
+    return data
+
+
+def _check_staff_dates(staff: StaffMember) -> None:
+    """Cross-check the birth date with the ID number and the start of work."""
+    errors: dict[str, str] = {}
+    if staff.id_number and id_number_is_valid(staff.id_number):
+        encoded = id_birth_date(staff.id_number)
+        if staff.birth_date is None:
+            staff.birth_date = encoded
+        elif staff.birth_date != encoded:
+            errors["birth_date"] = "出生日期与身份证号中的出生日期不一致。"
+    if staff.birth_date and staff.started_work_on and staff.started_work_on <= staff.birth_date:
+        errors["started_work_on"] = "参加工作时间应晚于出生日期。"
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def staff_member_create(*, actor: User, org_unit: OrgUnit, **fields: Any) -> StaffMember:
+    """Open a staff file (教职工档案) at ``org_unit``, in post (在编在岗) from the day the person
+    started work (or today), so that later status changes have a period to follow."""
+    _require_manage(actor, org_unit.pk)
+    if org_unit.kind not in STAFF_UNIT_KINDS or not org_unit.is_active:
+        raise ValidationError({"org_unit": "教职工只能登记在教育局、学区、学校、校区或处室。"})
+    data = _clean_staff_fields(fields, exclude_pk=None)
+    staff = StaffMember(org_unit=org_unit, status=StaffStatus.ON_POST, **data)
+    _check_staff_dates(staff)
+    staff.name_pinyin, staff.name_initials = pinyin_keys(staff.name)
+    staff.full_clean()
+    staff.save()
+    StaffStatusPeriod.objects.create(
+        staff=staff,
+        status=StaffStatus.ON_POST,
+        start_on=staff.started_work_on or timezone.localdate(),
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        event="staff.staff_member_create",
+        target=staff,
+        org_unit_id=org_unit.pk,
+        changes={"after": snapshot(staff, STAFF_AUDIT_FIELDS, STAFF_MASKS)},
+    )
+    return staff
+
+
+@transaction.atomic
+def staff_member_update(*, actor: User, staff: StaffMember, **changes: Any) -> StaffMember:
+    """Edit the fields of a staff file. The unit and the 人事状态 change through
+    ``staff_status_record`` instead, so that their history stays dated."""
+    _require_manage(actor, staff.org_unit_id)
+    locked = StaffMember.objects.select_for_update().get(pk=staff.pk)
+    data = _clean_staff_fields(changes, exclude_pk=locked.pk)
+    before = snapshot(locked, STAFF_AUDIT_FIELDS, STAFF_MASKS)
+    for field, value in data.items():
+        setattr(locked, field, value)
+    _check_staff_dates(locked)
+    locked.name_pinyin, locked.name_initials = pinyin_keys(locked.name)
+    locked.full_clean()
+    changed = diff(before, snapshot(locked, STAFF_AUDIT_FIELDS, STAFF_MASKS))
+    if not changed:
+        return locked
+    locked.save(
+        update_fields=[*changed, "name_pinyin", "name_initials", "updated_at"],
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        event="staff.staff_member_update",
+        target=locked,
+        org_unit_id=locked.org_unit_id,
+        changes=changed,
+    )
+    return locked
+
+
+def staff_sensitive_view(*, actor: User, staff: StaffMember, field: str) -> str:
+    """Return the unmasked ID or mobile number of a staff member and record the access."""
+    if field not in SENSITIVE_STAFF_FIELDS:
+        raise ValidationError("不支持查看该字段。")
+    if not has_perm_at(actor, Perm.PII_UNMASK, staff.org_unit_id):
+        raise PermissionDenied("您无权查看完整号码。")
+    value = str(getattr(staff, field) or "")
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.VIEW_SENSITIVE,
+            event=f"staff.staff_view_{field}",
+            target=staff,
+            org_unit_id=staff.org_unit_id,
+            changes={"field": field},
+        )
+    return value

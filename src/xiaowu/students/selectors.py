@@ -249,3 +249,26 @@ def status_change_list(
     return events.select_related("student", "school", "from_class", "to_class").order_by(
         "-effective_on", "-id"
     )
+
+
+def status_change_counts(
+    *, actor: User, start_on: date, end_on: date, root_id: int | None = None
+) -> dict[str, int]:
+    """Number of 异动 per kind with start_on ≤ effective_on ≤ end_on, in the aggregate scope."""
+    events = StatusChange.objects.filter(effective_on__gte=start_on, effective_on__lte=end_on)
+    units = _aggregate_units(actor, root_id)
+    if units is not None:
+        events = events.filter(school__in=units)
+    return dict(events.values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
+
+
+def special_group_counts(*, actor: User, root_id: int | None = None) -> dict[str, int]:
+    """Currently enrolled students in each special group (留守儿童, 住校生 …), aggregate scope."""
+    students = student_aggregate_base(actor=actor, root_id=root_id)
+    counts = students.aggregate(
+        **{
+            key: Count("pk", filter=condition)
+            for key, (_label, condition) in SPECIAL_GROUPS.items()
+        }
+    )
+    return {key: int(value or 0) for key, value in counts.items()}

@@ -8,11 +8,16 @@ keeps three things in step in one transaction: the dated ``StatusChange`` event,
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import date
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 
@@ -23,10 +28,14 @@ from xiaowu.audit.services import audit_record, diff, snapshot
 from xiaowu.core.identifiers import id_number_is_valid, normalise_id_number, normalise_text
 from xiaowu.core.masking import mask_id_number
 from xiaowu.core.pinyin import pinyin_keys
-from xiaowu.org.models import OrgUnit, UnitKind
+from xiaowu.org.models import OrgUnit, SchoolYear, UnitKind
 from xiaowu.students.models import (
+    AgeCohortPopulation,
     ClassMembership,
+    Guardian,
+    Guardianship,
     StatusChange,
+    StatusChangeAttachment,
     StatusChangeKind,
     Student,
     StudentQuerySet,
@@ -345,3 +354,234 @@ def student_update(*, actor: User, student: Student, version: int, **changes: An
         changes=changed,
     )
     return locked
+
+
+# --------------------------------------------------------------------------- pages (issue 3)
+# Register identifiers that the pages show masked and unmask only through an audited request.
+SENSITIVE_STUDENT_FIELDS = frozenset({"id_number", "national_student_number"})
+# Magic bytes of the attachment types accepted (INP-09): the client's name and type are not
+# trusted.
+ATTACHMENT_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+# 适龄人口 is stated for ages between kindergarten and the end of senior middle school.
+COHORT_MIN_AGE = 3
+COHORT_MAX_AGE = 18
+COHORT_UNIT_KINDS = frozenset({UnitKind.BUREAU, UnitKind.SCHOOL_DISTRICT, UnitKind.SCHOOL})
+
+
+def _size_label(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{max(size // 1024, 1)} KB"
+
+
+def student_sensitive_view(*, actor: User, student: Student, field: str) -> str:
+    """Return the unmasked ``field`` of ``student`` and record the access (PRIV-05)."""
+    if field not in SENSITIVE_STUDENT_FIELDS:
+        raise ValidationError("不支持查看该字段。")
+    if not has_perm_at(actor, Perm.PII_UNMASK, student.school_id):
+        raise PermissionDenied("您无权查看完整证件号。")
+    value = str(getattr(student, field) or "")
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.VIEW_SENSITIVE,
+            event=f"students.student_view_{field}",
+            target=student,
+            org_unit_id=student.school_class_id or student.school_id,
+            changes={"field": field},
+        )
+    return value
+
+
+def guardian_sensitive_view(*, actor: User, student: Student, guardian: Guardian) -> str:
+    """Return the full phone number of one of ``student``'s guardians and record the access."""
+    if not has_perm_at(actor, Perm.PII_UNMASK, student.school_id):
+        raise PermissionDenied("您无权查看完整号码。")
+    if not Guardianship.objects.filter(student=student, guardian=guardian).exists():
+        raise PermissionDenied("该监护人与该学生无关。")
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.VIEW_SENSITIVE,
+            event="students.guardian_view_mobile",
+            target=guardian,
+            org_unit_id=student.school_class_id or student.school_id,
+            changes={"field": "mobile", "student": student.pk},
+        )
+    return guardian.mobile
+
+
+def attachment_check(upload: UploadedFile) -> tuple[str, str, int]:
+    """Return ``(content_type, sha256, size)`` of an upload, or raise a ValidationError when
+    it is empty, too large, or not a PDF, JPG or PNG file by its content."""
+    limit: int = settings.XIAOWU_UPLOAD_MAX_BYTES
+    if not upload.size:
+        raise ValidationError({"attachment": "上传的文件是空的。"})
+    if upload.size > limit:
+        raise ValidationError({"attachment": f"文件不能超过 {_size_label(limit)}。"})
+    upload.seek(0)
+    head = upload.read(16)
+    content_type = next((ct for magic, ct in ATTACHMENT_SIGNATURES if head.startswith(magic)), "")
+    if not content_type:
+        raise ValidationError({"attachment": "只能上传 PDF、JPG 或 PNG 文件。"})
+    digest = hashlib.sha256()
+    size = 0
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    upload.seek(0)
+    if size > limit:
+        raise ValidationError({"attachment": f"文件不能超过 {_size_label(limit)}。"})
+    return content_type, digest.hexdigest(), size
+
+
+def _display_name(name: str) -> str:
+    base = PurePosixPath((name or "").replace("\\", "/")).name
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
+    return cleaned[-200:] or "附件"
+
+
+@transaction.atomic
+def status_change_attachment_add(
+    *, actor: User, status_change: StatusChange, upload: UploadedFile
+) -> StatusChangeAttachment:
+    """Store a document (e.g. a transfer certificate scan) with a 异动, under a generated name."""
+    _require_manage(actor, status_change.school_id)
+    content_type, sha256, size = attachment_check(upload)
+    attachment = StatusChangeAttachment(
+        status_change=status_change,
+        original_name=_display_name(upload.name or ""),
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+    )
+    # ``upload_to`` ignores the name passed here: stored names come from the content hash.
+    attachment.file.save(sha256[:16], upload, save=False)
+    attachment.full_clean()
+    attachment.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        event="students.status_change_attachment_add",
+        target=status_change.student,
+        org_unit_id=status_change.school_id,
+        changes={
+            "after": {
+                "status_change": status_change.pk,
+                "content_type": content_type,
+                "size": size,
+                "sha256": sha256,
+            }
+        },
+    )
+    return attachment
+
+
+@transaction.atomic
+def status_change_record_with_attachment(
+    *, actor: User, student: Student, attachment: UploadedFile | None = None, **fields: Any
+) -> StatusChange:
+    """Record one 异动 and, in the same transaction, store its supporting document."""
+    if attachment is not None:
+        # Checked first so that a wrong file is reported before anything is written.
+        attachment_check(attachment)
+    event = status_change_record(actor=actor, student=student, **fields)
+    if attachment is not None:
+        status_change_attachment_add(actor=actor, status_change=event, upload=attachment)
+    return event
+
+
+def status_change_attachment_open(*, actor: User, attachment: StatusChangeAttachment) -> File[Any]:
+    """Open a stored 异动 document for reading and record who opened it."""
+    school_id = attachment.status_change.school_id
+    if not has_perm_at(actor, Perm.STUDENTS_VIEW, school_id):
+        raise PermissionDenied("您无权查看该材料。")
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.VIEW_SENSITIVE,
+            event="students.status_change_attachment_open",
+            target=attachment.status_change.student,
+            org_unit_id=school_id,
+            changes={"attachment": attachment.pk, "status_change": attachment.status_change_id},
+        )
+    handle: File[Any] = attachment.file.open("rb")
+    return handle
+
+
+@transaction.atomic
+def age_cohort_population_record(
+    *,
+    actor: User,
+    org_unit: OrgUnit,
+    school_year: SchoolYear,
+    age_from: int,
+    age_to: int,
+    headcount: int,
+    source: str,
+) -> AgeCohortPopulation:
+    """Record (or correct) the stated 适龄人口 of an age band for a unit and school year."""
+    if not has_perm_at(actor, Perm.STUDENTS_MANAGE, org_unit.pk):
+        raise PermissionDenied("您无权登记该机构的适龄人口。")
+    errors: dict[str, str] = {}
+    if org_unit.kind not in COHORT_UNIT_KINDS:
+        errors["org_unit"] = "适龄人口只能登记在教育局、学区或学校。"
+    if not COHORT_MIN_AGE <= age_from <= COHORT_MAX_AGE:
+        errors["age_from"] = f"年龄应在 {COHORT_MIN_AGE}—{COHORT_MAX_AGE} 周岁之间。"
+    if not COHORT_MIN_AGE <= age_to <= COHORT_MAX_AGE:
+        errors["age_to"] = f"年龄应在 {COHORT_MIN_AGE}—{COHORT_MAX_AGE} 周岁之间。"
+    elif age_to < age_from:
+        errors["age_to"] = "截止年龄不能小于起始年龄。"
+    if headcount <= 0:
+        errors["headcount"] = "人数应大于 0。"
+    source = source.strip()
+    if not source:
+        errors["source"] = "请填写数据来源，如“义务教育入学监测信息库”。"
+    if errors:
+        raise ValidationError(errors)
+    cohort = (
+        AgeCohortPopulation.objects.select_for_update()
+        .filter(org_unit=org_unit, school_year=school_year, age_from=age_from, age_to=age_to)
+        .first()
+    )
+    fields = ("org_unit", "school_year", "age_from", "age_to", "headcount", "source")
+    if cohort is None:
+        cohort = AgeCohortPopulation(
+            org_unit=org_unit,
+            school_year=school_year,
+            age_from=age_from,
+            age_to=age_to,
+            headcount=headcount,
+            source=source,
+        )
+        cohort.full_clean()
+        cohort.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            event="students.age_cohort_population_record",
+            target=cohort,
+            org_unit_id=org_unit.pk,
+            changes={"after": snapshot(cohort, fields)},
+        )
+        return cohort
+    before = snapshot(cohort, fields)
+    cohort.headcount, cohort.source = headcount, source
+    cohort.full_clean()
+    changed = diff(before, snapshot(cohort, fields))
+    if changed:
+        cohort.save(update_fields=["headcount", "source", "updated_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            event="students.age_cohort_population_record",
+            target=cohort,
+            org_unit_id=org_unit.pk,
+            changes=changed,
+        )
+    return cohort

@@ -1,0 +1,16 @@
+"""The explicit list of summary section providers, in the order their sections appear."""
+
+from __future__ import annotations
+
+from xiaowu.org.summary import OrgSummaryProvider
+from xiaowu.reports.providers import SectionProvider
+from xiaowu.reports.summary import GoalProgressProvider
+from xiaowu.staff.summary import StaffSummaryProvider
+from xiaowu.students.summary import StudentSummaryProvider
+
+PROVIDERS: tuple[SectionProvider, ...] = (
+    OrgSummaryProvider(),
+    StaffSummaryProvider(),
+    StudentSummaryProvider(),
+    GoalProgressProvider(),
+)

@@ -1,0 +1,264 @@
+"""Work-summary pages: list and create, preview with traceable numbers, people's paragraphs,
+consistency findings, improvement goals, and downloads (JSON, .docx)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from xiaowu.accounts.models import User
+from xiaowu.accounts.permissions import ensure_perm, require_perm
+from xiaowu.accounts.roles import Perm
+from xiaowu.accounts.scoping import has_perm_at
+from xiaowu.core.forms import add_service_errors
+from xiaowu.core.listing import listing
+from xiaowu.org.models import OrgUnit, UnitKind
+from xiaowu.reports.consistency import check_document
+from xiaowu.reports.forms import (
+    GoalForm,
+    GoalUpdateForm,
+    SummaryCreateForm,
+    SummaryTextEditForm,
+    SummaryTextForm,
+)
+from xiaowu.reports.models import GoalSource, GoalStatus
+from xiaowu.reports.selectors import (
+    figure_payload,
+    improvement_goal_get,
+    improvement_goal_list,
+    summary_text_get,
+    summary_text_versions,
+    summary_texts,
+    work_summary_get,
+    work_summary_list,
+    work_summary_render,
+)
+from xiaowu.reports.services import (
+    improvement_goal_create,
+    improvement_goal_update,
+    summary_text_add,
+    summary_text_delete,
+    summary_text_update,
+    work_summary_create,
+)
+
+SUMMARY_SORTS = {
+    "end_on": ("期间", "end_on"),
+    "unit": ("单位", "org_unit__code"),
+    "created_at": ("创建时间", "created_at"),
+}
+SUMMARY_UNIT_KINDS = (UnitKind.BUREAU, UnitKind.SCHOOL_DISTRICT, UnitKind.SCHOOL)
+
+
+def _actor(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _writable_units(actor: User) -> list[OrgUnit]:
+    units = OrgUnit.objects.visible_to(actor).filter(kind__in=SUMMARY_UNIT_KINDS, is_active=True)
+    return [
+        unit
+        for unit in units.order_by("depth", "code")
+        if has_perm_at(actor, Perm.REPORTS_MANAGE, unit.pk)
+    ]
+
+
+@require_perm(Perm.REPORTS_VIEW)
+@require_http_methods(["GET", "POST"])
+def summary_list_view(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    writable = _writable_units(actor)
+    form = SummaryCreateForm(
+        request.POST or None, units=OrgUnit.objects.filter(pk__in=[u.pk for u in writable])
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            summary = work_summary_create(
+                actor=actor,
+                unit=form.cleaned_data["unit"],
+                period=form.period(),
+                variant=form.cleaned_data["variant"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return redirect("reports:summary_detail", summary_id=summary.pk)
+    context = {
+        "listing": listing(
+            request, work_summary_list(actor=actor), sortable=SUMMARY_SORTS, default_sort="-end_on"
+        ),
+        "form": form,
+        "can_create": bool(writable),
+    }
+    return render(request, "reports/summary_list.html", context)
+
+
+@login_required
+@require_GET
+def summary_detail_view(request: HttpRequest, summary_id: int) -> HttpResponse:
+    actor = _actor(request)
+    summary = work_summary_get(actor=actor, summary_id=summary_id)
+    ensure_perm(actor, Perm.REPORTS_VIEW)
+    generated = work_summary_render(actor=actor, summary=summary)
+    can_edit = has_perm_at(actor, Perm.REPORTS_MANAGE, summary.org_unit_id)
+    raised = {goal.signal_key for goal in summary.goals.all() if goal.signal_key}
+    context = {
+        "summary": summary,
+        "document": generated.document,
+        "figures": generated.document.figures,
+        "findings": check_document(generated.document),
+        "signals": [s for s in generated.signals if s.key not in raised],
+        "texts": summary_texts(summary=summary),
+        "goals": list(summary.goals.select_related("owner")),
+        "can_edit": can_edit,
+        "text_form": SummaryTextForm(),
+        "goal_form": GoalForm(),
+    }
+    return render(request, "reports/summary_detail.html", context)
+
+
+@login_required
+@require_GET
+def summary_json_view(request: HttpRequest, summary_id: int) -> JsonResponse:
+    actor = _actor(request)
+    summary = work_summary_get(actor=actor, summary_id=summary_id)
+    ensure_perm(actor, Perm.REPORTS_VIEW)
+    generated = work_summary_render(actor=actor, summary=summary)
+    payload = figure_payload(generated)
+    payload["findings"] = [
+        {"kind": f.kind, "message": f.message, "snippet": f.snippet, "figure": f.figure_key}
+        for f in check_document(generated.document)
+    ]
+    return JsonResponse(payload, json_dumps_params={"ensure_ascii": False, "indent": 2})
+
+
+@login_required
+@require_POST
+def summary_text_add_view(request: HttpRequest, summary_id: int) -> HttpResponse:
+    actor = _actor(request)
+    summary = work_summary_get(actor=actor, summary_id=summary_id)
+    ensure_perm(actor, Perm.REPORTS_MANAGE)
+    form = SummaryTextForm(request.POST)
+    if form.is_valid():
+        try:
+            summary_text_add(actor=actor, summary=summary, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        else:
+            messages.success(request, "段落已添加。")
+    else:
+        messages.error(request, "请填写段落内容。")
+    return redirect("reports:summary_detail", summary_id=summary.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def summary_text_edit_view(request: HttpRequest, text_id: int) -> HttpResponse:
+    actor = _actor(request)
+    text = summary_text_get(actor=actor, text_id=text_id)
+    ensure_perm(actor, Perm.REPORTS_MANAGE)
+    form = SummaryTextEditForm(
+        request.POST or None, initial={"body": text.body, "version": text.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            summary_text_update(actor=actor, text=text, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "段落已保存，原文已存为历史版本。")
+            return redirect("reports:summary_detail", summary_id=text.summary_id)
+    context = {"form": form, "text": text, "versions": summary_text_versions(text=text)}
+    return render(request, "reports/summary_text_form.html", context)
+
+
+@login_required
+@require_POST
+def summary_text_delete_view(request: HttpRequest, text_id: int) -> HttpResponse:
+    actor = _actor(request)
+    text = summary_text_get(actor=actor, text_id=text_id)
+    ensure_perm(actor, Perm.REPORTS_MANAGE)
+    summary_id = text.summary_id
+    summary_text_delete(actor=actor, text=text)
+    messages.success(request, "段落已删除（内容保留在历史版本中）。")
+    return redirect("reports:summary_detail", summary_id=summary_id)
+
+
+@login_required
+@require_POST
+def goal_create_view(request: HttpRequest, summary_id: int) -> HttpResponse:
+    actor = _actor(request)
+    summary = work_summary_get(actor=actor, summary_id=summary_id)
+    ensure_perm(actor, Perm.REPORTS_MANAGE)
+    form = GoalForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            improvement_goal_create(
+                actor=actor,
+                unit=summary.org_unit,
+                summary=summary,
+                problem=data["problem"],
+                measure=data["measure"],
+                due_on=data["due_on"],
+                owner=actor,
+                source=GoalSource.SIGNAL if data["signal_key"] else GoalSource.MANUAL,
+                signal_key=data["signal_key"],
+                raised_on=summary.end_on,
+            )
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        else:
+            messages.success(request, "已设为改进目标，下期总结将报告其完成情况。")
+    else:
+        messages.error(request, "请填写存在问题和改进措施。")
+    return redirect("reports:summary_detail", summary_id=summary.pk)
+
+
+GOAL_SORTS = {
+    "due_on": ("完成期限", "due_on"),
+    "raised_on": ("提出日期", "raised_on"),
+    "status": ("状态", "status"),
+}
+
+
+@require_perm(Perm.REPORTS_VIEW)
+@require_GET
+def goal_list_view(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    unit = request.GET.get("unit", "")
+    status = request.GET.get("status", "")
+    goals = improvement_goal_list(
+        actor=actor,
+        unit_id=int(unit) if unit.isdigit() else None,
+        status=status if status in GoalStatus.values else "",
+    )
+    context = {
+        "listing": listing(request, goals, sortable=GOAL_SORTS, default_sort="due_on"),
+        "statuses": GoalStatus.choices,
+        "filters": {"status": status, "unit": unit},
+    }
+    return render(request, "reports/goal_list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def goal_update_view(request: HttpRequest, goal_id: int) -> HttpResponse:
+    actor = _actor(request)
+    goal = improvement_goal_get(actor=actor, goal_id=goal_id)
+    ensure_perm(actor, Perm.REPORTS_MANAGE)
+    initial = {"status": goal.status, "completed_on": goal.completed_on, "note": goal.note}
+    form = GoalUpdateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            improvement_goal_update(actor=actor, goal=goal, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "目标进展已更新。")
+            return redirect("reports:goal_list")
+    return render(request, "reports/goal_form.html", {"form": form, "goal": goal})
