@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # The PostgreSQL run of `make test` happens when DATABASE_URL points at PostgreSQL.
 PG_URL := $(filter postgres%,$(DATABASE_URL))
 
-.PHONY: demo serve install install-dev test lint typecheck test-sqlite test-postgres browser-deps bench clean
+.PHONY: demo serve install install-dev test lint typecheck test-sqlite test-postgres system-deps bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,14 @@ demo: install
 serve: install
 	XIAOWU_INSECURE_HTTP=1 $(BIN)/xiaowu serve
 
-## browser-deps: Debian's chromium and CJK fonts for the Playwright tests
-browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing chromium and fonts-noto-cjk (Debian packages) for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+## system-deps: Debian's chromium (browser tests), LibreOffice + poppler (公文 PDF checks), CJK fonts
+SYSTEM_PACKAGES := chromium libreoffice-writer-nogui poppler-utils fonts-noto-cjk fonts-arphic-ukai
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages for the tests: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 lint: install-dev
 	$(BIN)/ruff check src tests conftest.py
@@ -51,7 +54,7 @@ test-postgres: install-dev
 	else echo "== DATABASE_URL does not point at PostgreSQL: PostgreSQL run skipped"; fi
 
 ## test: ruff, mypy, the whole suite on SQLite, and again on PostgreSQL when DATABASE_URL says so
-test: install-dev browser-deps lint typecheck test-sqlite test-postgres
+test: install-dev system-deps lint typecheck test-sqlite test-postgres
 
 bench: install-dev
 	XIAOWU_INSECURE_HTTP=1 $(BIN)/xiaowu bench

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import World
+
 from tests.access.common import ANON_LOGIN, LEADERS, OUTSIDERS, Route, expect
 from xiaowu.reports.models import GoalSource, TextSlot
+from xiaowu.reports.pdf import libreoffice_available
 from xiaowu.reports.period import school_year_period
 from xiaowu.reports.services import improvement_goal_create, summary_text_add, work_summary_create
 
@@ -57,6 +59,18 @@ ACCESS: dict[str, Route] = {
     "reports:summary_json": Route(
         "get", _summary_id, expect={**ANON_LOGIN, **expect((REPORT_VIEWERS, 200), (NO_SCOPE, 404))}
     ),
+    "reports:summary_docx": Route(
+        "get", _summary_id, expect={**ANON_LOGIN, **expect((REPORT_VIEWERS, 200), (NO_SCOPE, 404))}
+    ),
+    # Without LibreOffice the PDF view redirects back with a message; with it, 200.
+    "reports:summary_pdf": Route(
+        "get",
+        _summary_id,
+        expect={
+            **ANON_LOGIN,
+            **expect((REPORT_VIEWERS, 200 if libreoffice_available() else 302), (NO_SCOPE, 404)),
+        },
+    ),
     "reports:summary_text_add": Route(
         "post",
         _summary_id,
@@ -74,6 +88,9 @@ ACCESS: dict[str, Route] = {
     ),
     "reports:summary_text_delete": Route(
         "post", _text_id, expect={**ANON_LOGIN, **expect((REPORT_WRITERS, 302), (NO_SCOPE, 404))}
+    ),
+    "reports:summary_import": Route(
+        "get", expect={**ANON_LOGIN, **expect((REPORT_WRITERS, 200), (["principal2"], 200))}
     ),
     "reports:goal_update": Route(
         "get", _goal_id, expect={**ANON_LOGIN, **expect((REPORT_WRITERS, 200), (NO_SCOPE, 404))}

@@ -15,7 +15,7 @@ from ninja.renderers import JSONRenderer
 
 from xiaowu.api.auth import api_auth
 from xiaowu.api.responses import install_error_handlers
-from xiaowu.api.routers import accounts, org
+from xiaowu.api.routers import accounts, org, staff, students
 
 
 class Utf8JSONRenderer(JSONRenderer):
@@ -42,3 +42,5 @@ install_error_handlers(api)
 
 api.add_router("/", accounts.router)
 api.add_router("/", org.router)
+api.add_router("/", students.router)
+api.add_router("/", staff.router)

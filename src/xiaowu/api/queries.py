@@ -8,8 +8,10 @@ are computed only for units the actor may see.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Count,
     IntegerField,
@@ -26,10 +28,39 @@ from xiaowu.accounts.models import RoleAssignment, RoleAssignmentQuerySet, UserQ
 from xiaowu.accounts.roles import Role
 from xiaowu.accounts.scoping import unit_subtree
 from xiaowu.accounts.selectors import user_get, user_list
-from xiaowu.api.schemas import HEAD_TEACHERS_ATTR, ROLES_ATTR
+from xiaowu.api.privacy import PUBLIC_GROUPS, special_group_schools
+from xiaowu.api.schemas import (
+    CHILDREN_ATTR,
+    HEAD_TEACHERS_ATTR,
+    HONOURS_ATTR,
+    ROLES_ATTR,
+    STATUS_PERIODS_ATTR,
+)
 from xiaowu.org.models import OrgUnit, OrgUnitQuerySet, SchoolType, UnitKind
 from xiaowu.org.selectors import org_unit_list, school_class_list, school_list
-from xiaowu.students.selectors import student_aggregate_base
+from xiaowu.staff.models import StaffMember, StaffMemberQuerySet, TeachingAssignment
+from xiaowu.staff.selectors import (
+    staff_get,
+    staff_honour_list,
+    staff_list,
+    staff_status_history,
+    teaching_assignment_list,
+)
+from xiaowu.students.models import (
+    Guardian,
+    GuardianQuerySet,
+    Guardianship,
+    StatusChange,
+    Student,
+    StudentQuerySet,
+)
+from xiaowu.students.selectors import (
+    guardian_get,
+    guardian_list,
+    status_change_list,
+    student_aggregate_base,
+    student_list,
+)
 
 if TYPE_CHECKING:
     from xiaowu.accounts.models import User
@@ -145,4 +176,146 @@ def api_school_list(
     return schools.annotate(
         class_count=_count(active_classes, "school"),
         student_count=_count(student_aggregate_base(actor=actor), "school"),
+    )
+
+
+# --------------------------------------------------------------------------- students
+
+NO_GROUP_FILTER = "您无权按特殊群体筛选学生。"
+
+
+def api_student_list(
+    *,
+    actor: User,
+    search: str = "",
+    school_id: int | None = None,
+    class_id: int | None = None,
+    grade: int | None = None,
+    status: str = "",
+    groups: list[str] | None = None,
+) -> StudentQuerySet:
+    """Return the students the actor may see, filtered, in a stable order.
+
+    A filter on a sensitive special group (anything but 住校生) is allowed only to callers
+    who may read special groups, and matches only students of the schools where they may.
+    """
+    students = student_list(
+        actor=actor,
+        search=search,
+        school_id=school_id,
+        class_id=class_id,
+        grade=grade,
+        status=status,
+        groups=groups,
+    )
+    if set(groups or []) - PUBLIC_GROUPS:
+        schools = special_group_schools(actor)
+        if schools is not None:
+            if not schools:
+                raise PermissionDenied(NO_GROUP_FILTER)
+            students = students.filter(school__in=schools)
+    return students.order_by(
+        "school__code", "school_class__grade", "school_class__class_number", "name_pinyin", "pk"
+    )
+
+
+def _visible_children(actor: User) -> Prefetch[Any]:
+    """The guardianships of students the actor may see (a guardian may have other children)."""
+    return Prefetch(
+        "guardianships",
+        queryset=Guardianship.objects.filter(
+            student__in=Student.objects.visible_to(actor).values("pk")
+        )
+        .select_related("student")
+        .order_by("student__name_pinyin", "pk"),
+        to_attr=CHILDREN_ATTR,
+    )
+
+
+def api_guardian_list(*, actor: User, search: str = "") -> GuardianQuerySet:
+    guardians = guardian_list(actor=actor, search=search)
+    # Replace the selector's prefetch of *all* children with the visible ones.
+    return (
+        guardians.prefetch_related(None)
+        .prefetch_related(_visible_children(actor))
+        .order_by("name", "pk")
+    )
+
+
+def api_guardian_get(*, actor: User, guardian_id: int) -> Guardian:
+    guardian = guardian_get(actor=actor, guardian_id=guardian_id)
+    prefetch_related_objects([guardian], _visible_children(actor))
+    return guardian
+
+
+def api_status_change_list(
+    *,
+    actor: User,
+    school_id: int | None = None,
+    kind: str = "",
+    start_on: date | None = None,
+    end_on: date | None = None,
+) -> QuerySet[StatusChange]:
+    return status_change_list(
+        actor=actor, school_id=school_id, kind=kind, start_on=start_on, end_on=end_on
+    ).select_related("recorded_by")
+
+
+def api_unit_for_status_change(*, actor: User, unit_id: int) -> OrgUnit:
+    """Return the target class of a 异动 (Http404 outside the actor's organisational scope).
+
+    Any unit in scope is returned: whether it is a usable class is the service's decision.
+    """
+    return get_object_or_404(OrgUnit.objects.visible_to(actor), pk=unit_id)
+
+
+def open_membership_start(*, student: Student) -> date | None:
+    """Return the day the (already visible) student's current class membership began."""
+    return (
+        student.memberships.filter(end_on__isnull=True).values_list("start_on", flat=True).first()
+    )
+
+
+# --------------------------------------------------------------------------- staff
+
+
+def api_staff_list(
+    *,
+    actor: User,
+    search: str = "",
+    unit_id: int | None = None,
+    status: str = "",
+    post_category: str = "",
+    subject: str = "",
+) -> StaffMemberQuerySet:
+    return staff_list(
+        actor=actor,
+        search=search,
+        unit_id=unit_id,
+        status=status,
+        post_category=post_category,
+        subject=subject,
+    ).order_by("org_unit__code", "name_pinyin", "pk")
+
+
+def api_staff_get(*, actor: User, staff_id: int) -> StaffMember:
+    """Return the staff member (Http404 outside scope) with status periods and honours."""
+    staff = staff_get(actor=actor, staff_id=staff_id)
+    setattr(staff, STATUS_PERIODS_ATTR, staff_status_history(staff=staff))
+    setattr(staff, HONOURS_ATTR, staff_honour_list(staff=staff))
+    return staff
+
+
+def api_teaching_assignment_list(
+    *,
+    actor: User,
+    term_id: int | None = None,
+    class_id: int | None = None,
+    staff_id: int | None = None,
+    school_id: int | None = None,
+) -> QuerySet[TeachingAssignment]:
+    return teaching_assignment_list(
+        actor=actor, term_id=term_id, class_id=class_id, staff_id=staff_id, school_id=school_id
+    ).order_by(
+        "-term__start_on", "school_class__code", "role", "subject", "staff__name_pinyin", "pk"
     )

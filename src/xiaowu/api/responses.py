@@ -42,7 +42,9 @@ def service_error_body(
     errors: list[dict[str, Any]] = []
     if hasattr(exc, "error_dict"):
         for field, messages in exc.message_dict.items():
-            loc: list[str] = ["body"] if field == NON_FIELD_ERRORS else ["body", names.get(field, field)]
+            loc: list[str] = (
+                ["body"] if field == NON_FIELD_ERRORS else ["body", names.get(field, field)]
+            )
             errors += [{"loc": loc, "msg": message, "type": "invalid"} for message in messages]
     else:
         errors = [{"loc": ["body"], "msg": message, "type": "invalid"} for message in exc.messages]
@@ -85,9 +87,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         # An unparsable request body is invalid input like any other (422, documented).
         if status == 400 and message.startswith("Cannot parse request body"):
             error = {"loc": ["body"], "msg": BODY_NOT_JSON, "type": "json_invalid"}
-            return api.create_response(
-                request, {"detail": INVALID, "errors": [error]}, status=422
-            )
+            return api.create_response(request, {"detail": INVALID, "errors": [error]}, status=422)
         return _detail(api, request, message, status)
 
     api.add_exception_handler(AuthenticationError, unauthenticated)

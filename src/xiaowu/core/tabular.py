@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from xiaowu.core.identifiers import id_check_char, normalise_text
+from xiaowu.core.models import Gender
+
+Reader = Callable[[object], Any]
 
 # Excel's 1900 date system counts from 1899-12-30 (it treats 1900 as a leap year).
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -216,9 +221,7 @@ def bool_value(value: object) -> bool:
     raise CellError(f"“{text}”不是是/否，请填写 是 或 否（也可填 1 或 0）。")
 
 
-def choice_reader(
-    lookup: Mapping[str, str], *, label: str, hint: str
-) -> Callable[[object], str]:
+def choice_reader(lookup: Mapping[str, str], *, label: str, hint: str) -> Callable[[object], str]:
     """Return a reader mapping a code or a name (after NFKC and upper-casing) to a stored value.
 
     ``lookup`` keys must be compact upper-case text, e.g. ``{"1": "male", "男": "male"}``.
@@ -242,3 +245,94 @@ def normalise_header(text: object) -> str:
 def strip_control(text: str) -> str:
     """Remove control characters that XML (xlsx) cannot hold."""
     return _CONTROL_CHARS.sub("", text)
+
+
+read_gender = choice_reader(
+    {
+        "1": Gender.MALE,
+        "2": Gender.FEMALE,
+        "男": Gender.MALE,
+        "女": Gender.FEMALE,
+        "男性": Gender.MALE,
+        "女性": Gender.FEMALE,
+        "M": Gender.MALE,
+        "F": Gender.FEMALE,
+        "MALE": Gender.MALE,
+        "FEMALE": Gender.FEMALE,
+    },
+    label="性别",
+    hint="请填写 男/女 或 1/2。",
+)
+
+
+def read_id_number(value: object) -> str:
+    """Return a 身份证件号 cell as text (15-digit legacy numbers converted to 18)."""
+    return id_number_text(value, label="身份证件号")
+
+
+# --------------------------------------------------------------------------- layouts
+@dataclass(frozen=True)
+class Column:
+    """One column of an import/export layout. ``key`` names what the column feeds (a model
+    field or a pseudo-field); ``read`` turns a cell into the stored value."""
+
+    key: str
+    header: str
+    read: Reader
+    aliases: tuple[str, ...] = ()
+    required: bool = False  # ★ in the national template
+    text: bool = False  # holds digits that must stay text (IDs, codes, phone numbers)
+    width: int = 12
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    """Which file column feeds which layout column."""
+
+    columns: dict[str, int]  # key → column index
+    headers: dict[str, str]  # key → header text as written in the file
+    ignored: list[str]  # header texts that name no layout column
+
+
+def _alias_table(columns: Sequence[Column]) -> dict[str, tuple[str, bool]]:
+    table: dict[str, tuple[str, bool]] = {}
+    for column in columns:
+        for alias in column.aliases:
+            table.setdefault(normalise_header(alias), (column.key, False))
+    for column in columns:
+        table[normalise_header(column.header)] = (column.key, True)
+    return table
+
+
+def header_map(headers: Sequence[object], columns: Sequence[Column]) -> HeaderMap:
+    """Match header cells to ``columns`` by header or alias (NFKC; ★, * and spaces ignored).
+
+    When two cells name the same column, the canonical header beats an alias and then the
+    leftmost wins; the others are reported as ignored.
+    """
+    table = _alias_table(columns)
+    found: dict[str, tuple[int, bool]] = {}
+    texts: dict[int, str] = {}
+    ignored: list[str] = []
+    for index, cell in enumerate(headers):
+        text = text_value(cell)
+        if not text:
+            continue
+        texts[index] = text
+        match = table.get(normalise_header(cell))
+        if match is None:
+            ignored.append(text)
+            continue
+        key, canonical = match
+        previous = found.get(key)
+        if previous is None or (canonical and not previous[1]):
+            if previous is not None:
+                ignored.append(texts[previous[0]])
+            found[key] = (index, canonical)
+        else:
+            ignored.append(text)
+    return HeaderMap(
+        columns={key: index for key, (index, _c) in found.items()},
+        headers={key: texts[index] for key, (index, _c) in found.items()},
+        ignored=ignored,
+    )

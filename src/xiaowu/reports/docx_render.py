@@ -47,7 +47,6 @@ from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
 from typing import Any, Final
 
-from defusedxml import ElementTree as SafeElementTree
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
@@ -58,8 +57,9 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, Twips
 from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from xiaowu.reports.document import (
     Figure,
@@ -81,14 +81,15 @@ MARGIN_BOTTOM: Final = Mm(35)
 MARGIN_LEFT: Final = Mm(28)  # 订口
 MARGIN_RIGHT: Final = Mm(26)
 HEADER_DISTANCE: Final = Mm(15)  # there is no header; Word wants a value anyway
-# Page numbers: "一字线上距版心下边缘7 mm", i.e. the top of the "— 1 —" line sits 28 mm above
-# the paper's bottom edge. Word/LibreOffice place the *bottom* of the footer paragraph at the
-# footer distance; a 14 pt line is ≈ 5 mm tall, hence 23 mm.
+# Page numbers: "一字线上距版心下边缘7 mm", i.e. the dashes sit 7 mm below the text block (28 mm
+# above the paper's bottom edge). Word/LibreOffice put the *bottom* of the footer paragraph at
+# the footer distance and the dash is ≈ 3 mm above that; measured in LibreOffice's PDF with
+# 25 mm: dash 7.2 mm below the text block.
 FOOTER_DISTANCE: Final = Mm(25)
 
 TEXT_WIDTH_PT: Final = (210 - 28 - 26) / 25.4 * 72  # 442.2 pt
 CHARS_PER_LINE: Final = 28
-LINES_PER_PAGE: Final = 22
+LINES_PER_PAGE: Final = 22  # follows from LINE_PITCH, see the module docstring
 CHAR_PITCH_PT: Final = TEXT_WIDTH_PT / CHARS_PER_LINE  # 15.79 pt: one "字" on the grid
 LINE_PITCH: Final = Twips(579)  # 28.95 pt, see the module docstring
 BODY_CHAR_SPACING_TWIPS: Final = -5  # −0.25 pt → 15.75 pt per 3号 character
@@ -98,7 +99,7 @@ TITLE_SIZE: Final = Pt(22)  # 2号
 BODY_SIZE: Final = Pt(16)  # 3号
 PAGE_NUMBER_SIZE: Final = Pt(14)  # 4号
 TITLE_LINE_SPACING: Final = LINE_PITCH  # one grid line per title line, as in Word grid templates
-SIGNATURE_GAP: Final = Pt(2 * 28.95)  # two empty lines between the text and 落款 (seal space)
+SIGNATURE_GAP: Final = Twips(2 * 579)  # two empty lines between the text and 落款 (seal space)
 DATE_RIGHT_INDENT_CHARS: Final = 4  # 成文日期右空四字 (§7.3.5.1, documents that get a seal)
 
 FONT_TITLE: Final = "方正小标宋简体"
@@ -678,9 +679,10 @@ def _check_member_data(name: str, data: bytes) -> None:
 
 
 def _check_relationships(data: bytes) -> None:
+    # DTDs were rejected before this point, and python-docx's parser resolves no entities.
     try:
-        root = SafeElementTree.fromstring(data)
-    except Exception as exc:  # defusedxml raises its own and ParseError
+        root = parse_xml(data)
+    except Exception as exc:  # lxml's XMLSyntaxError
         raise ValueError("模板文件结构异常（关系部件无法解析）。") from exc
     for rel in root:
         if rel.get("TargetMode") == "External" and rel.get("Type") != _HYPERLINK_REL:
@@ -698,15 +700,18 @@ class _TemplateEnvironment(SandboxedEnvironment):
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
-            if isinstance(right, int) and abs(right) > 64:
-                raise SecurityError("exponent too large")
+            if isinstance(right, int) and (
+                abs(right) > 64 or (isinstance(left, int) and left.bit_length() * right > 4096)
+            ):
+                raise SecurityError("power too large")
             return left**right
-        if (isinstance(left, str | list | tuple) and isinstance(right, int)) or (
-            isinstance(right, str | list | tuple) and isinstance(left, int)
-        ):
-            sequence, count = (left, right) if isinstance(right, int) else (right, left)
-            if len(sequence) * count > MAX_RENDERED_STRING:
-                raise SecurityError("sequence too long")
+        size = 0
+        if isinstance(left, str | list | tuple) and isinstance(right, int):
+            size = len(left) * right
+        elif isinstance(right, str | list | tuple) and isinstance(left, int):
+            size = len(right) * left
+        if size > MAX_RENDERED_STRING:
+            raise SecurityError("sequence too long")
         return left * right
 
 

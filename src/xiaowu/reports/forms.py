@@ -121,3 +121,15 @@ class GoalUpdateForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _style(self)
+
+
+class SummaryImportForm(forms.Form):
+    unit = UnitField(label="单位", queryset=OrgUnit.objects.none())
+    file = forms.FileField(label="往期工作总结（.docx 或 .txt，繁体、简体均可）")
+    dry_run = forms.BooleanField(label="仅预览，不建立改进目标", required=False, initial=True)
+
+    def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units  # type: ignore[attr-defined]
+        _style(self)
+        self.fields["dry_run"].widget.attrs["class"] = "form-check-input"

@@ -17,7 +17,8 @@ requested           tried next                             fallback (fonts-noto-
 ==================  =====================================  ==========================
 方正小标宋简体        FZXiaoBiaoSong-B05S, 方正小标宋_GBK       Noto Serif CJK SC **Bold**
 仿宋_GB2312          仿宋, FangSong, STFangsong              Noto Serif CJK SC
-楷体_GB2312          楷体, KaiTi, STKaiti                     Noto Serif CJK SC
+楷体_GB2312          楷体, KaiTi, STKaiti, AR PL KaitiM GB,   Noto Serif CJK SC
+                    AR PL UKai CN
 宋体                 SimSun, 新宋体, NSimSun, STSong          Noto Serif CJK SC
 黑体                 SimHei, STHeiti                         Noto Sans CJK SC
 ==================  =====================================  ==========================
@@ -38,13 +39,16 @@ from typing import Final
 
 SOFFICE_NAMES: Final = ("soffice", "libreoffice")
 
+# Free 楷体 faces from Debian (fonts-arphic-gkai00mp, fonts-arphic-ukai): without one of them
+# （一） headings fall back to the same serif face as the body text.
+_FREE_KAI: Final = ("AR PL KaitiM GB", "AR PL UKai CN")
 # (requested family, families to accept next, fallback, make it bold)
 _FONT_SUBSTITUTES: Final = (
     ("方正小标宋简体", ("FZXiaoBiaoSong-B05S", "方正小标宋_GBK"), "Noto Serif CJK SC", True),
     ("仿宋_GB2312", ("仿宋", "FangSong", "STFangsong"), "Noto Serif CJK SC", False),
     ("仿宋", ("FangSong", "STFangsong"), "Noto Serif CJK SC", False),
-    ("楷体_GB2312", ("楷体", "KaiTi", "STKaiti"), "Noto Serif CJK SC", False),
-    ("楷体", ("KaiTi", "STKaiti"), "Noto Serif CJK SC", False),
+    ("楷体_GB2312", ("楷体", "KaiTi", "STKaiti", *_FREE_KAI), "Noto Serif CJK SC", False),
+    ("楷体", ("KaiTi", "STKaiti", *_FREE_KAI), "Noto Serif CJK SC", False),
     ("宋体", ("SimSun", "新宋体", "NSimSun", "STSong"), "Noto Serif CJK SC", False),
     ("黑体", ("SimHei", "STHeiti"), "Noto Sans CJK SC", False),
 )
@@ -104,7 +108,7 @@ def docx_to_pdf(docx: bytes, *, timeout: int = 60) -> bytes | None:
     binary = libreoffice_binary()
     if binary is None:
         return None
-    with tempfile.TemporaryDirectory(prefix="xiaowu-pdf-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="xiaowu-pdf-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         source = root / "document.docx"
         source.write_bytes(docx)

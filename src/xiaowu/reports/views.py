@@ -3,6 +3,8 @@ consistency findings, improvement goals, and downloads (JSON, .docx)."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -18,14 +20,18 @@ from xiaowu.core.forms import add_service_errors
 from xiaowu.core.listing import listing
 from xiaowu.org.models import OrgUnit, UnitKind
 from xiaowu.reports.consistency import check_document
+from xiaowu.reports.docx_render import render_docx
 from xiaowu.reports.forms import (
     GoalForm,
     GoalUpdateForm,
     SummaryCreateForm,
+    SummaryImportForm,
     SummaryTextEditForm,
     SummaryTextForm,
 )
+from xiaowu.reports.goal_import import summary_goals_import
 from xiaowu.reports.models import GoalSource, GoalStatus
+from xiaowu.reports.pdf import docx_to_pdf, libreoffice_available
 from xiaowu.reports.selectors import (
     figure_payload,
     improvement_goal_get,
@@ -51,6 +57,7 @@ SUMMARY_SORTS = {
     "unit": ("单位", "org_unit__code"),
     "created_at": ("创建时间", "created_at"),
 }
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SUMMARY_UNIT_KINDS = (UnitKind.BUREAU, UnitKind.SCHOOL_DISTRICT, UnitKind.SCHOOL)
 
 
@@ -136,6 +143,37 @@ def summary_json_view(request: HttpRequest, summary_id: int) -> JsonResponse:
     return JsonResponse(payload, json_dumps_params={"ensure_ascii": False, "indent": 2})
 
 
+def _download(data: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    # RFC 6266/5987: Chinese file names survive in every current browser.
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+@login_required
+@require_GET
+def summary_docx_view(request: HttpRequest, summary_id: int) -> HttpResponse:
+    actor = _actor(request)
+    summary = work_summary_get(actor=actor, summary_id=summary_id)
+    ensure_perm(actor, Perm.REPORTS_VIEW)
+    document = work_summary_render(actor=actor, summary=summary).document
+    return _download(render_docx(document), f"{summary.title}.docx", DOCX_TYPE)
+
+
+@login_required
+@require_GET
+def summary_pdf_view(request: HttpRequest, summary_id: int) -> HttpResponse:
+    actor = _actor(request)
+    summary = work_summary_get(actor=actor, summary_id=summary_id)
+    ensure_perm(actor, Perm.REPORTS_VIEW)
+    document = work_summary_render(actor=actor, summary=summary).document
+    pdf = docx_to_pdf(render_docx(document)) if libreoffice_available() else None
+    if pdf is None:
+        messages.error(request, "服务器未安装 LibreOffice，暂不能导出 PDF，请下载 Word 版。")
+        return redirect("reports:summary_detail", summary_id=summary.pk)
+    return _download(pdf, f"{summary.title}.pdf", "application/pdf")
+
+
 @login_required
 @require_POST
 def summary_text_add_view(request: HttpRequest, summary_id: int) -> HttpResponse:
@@ -217,6 +255,32 @@ def goal_create_view(request: HttpRequest, summary_id: int) -> HttpResponse:
     else:
         messages.error(request, "请填写存在问题和改进措施。")
     return redirect("reports:summary_detail", summary_id=summary.pk)
+
+
+@require_perm(Perm.REPORTS_MANAGE)
+@require_http_methods(["GET", "POST"])
+def summary_import_view(request: HttpRequest) -> HttpResponse:
+    """Upload a previous paper summary; extract its 存在问题 and 下一步 as improvement goals."""
+    actor = _actor(request)
+    units = OrgUnit.objects.filter(pk__in=[u.pk for u in _writable_units(actor)])
+    form = SummaryImportForm(request.POST or None, request.FILES or None, units=units)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            result = summary_goals_import(
+                actor=actor,
+                unit=form.cleaned_data["unit"],
+                data=upload.read(),
+                filename=upload.name,
+                dry_run=form.cleaned_data["dry_run"],
+            )
+        except ValueError as exc:
+            form.add_error("file", str(exc))
+        else:
+            if result.created_goal_ids:
+                messages.success(request, f"已建立 {len(result.created_goal_ids)} 项改进目标。")
+    return render(request, "reports/summary_import.html", {"form": form, "result": result})
 
 
 GOAL_SORTS = {

@@ -10,8 +10,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from xiaowu.core.masking import mask_id_number, mask_mobile
+from xiaowu.core.models import Gender
 from xiaowu.org.models import OrgUnit, Term
-from xiaowu.staff.models import StaffHonour, StaffMember, StaffStatus, TeachingRole
+from xiaowu.staff.models import Education, StaffHonour, StaffMember, StaffStatus, TeachingRole
 
 STAFF_FIELDS = (
     "name",
@@ -65,6 +66,11 @@ class StaffMemberForm(forms.Form):
         self.fields.update(forms.fields_for_model(StaffMember, fields=STAFF_FIELDS))
         for name in ("birth_date", "started_work_on"):
             self.fields[name].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        # Identifiers are normalised by the service (spaces, full-width digits, +86).
+        self.fields["id_number"] = forms.CharField(label="身份证号", max_length=30, required=False)
+        self.fields["mobile"] = forms.CharField(label="手机", max_length=20, required=False)
+        self.fields["gender"].choices = [("", "请选择"), *Gender.choices]  # type: ignore[attr-defined]
+        self.fields["education"].choices = [("", "未填写"), *Education.choices]  # type: ignore[attr-defined]
         self.fields["birth_date"].help_text = "留空时按身份证号自动填写。"
         self.fields["subject"].help_text = "专任教师填写主教学科，如“语文”。"
 
@@ -78,6 +84,7 @@ class StaffMemberCreateForm(StaffMemberForm):
     def __init__(self, *args: Any, units: QuerySet[OrgUnit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["org_unit"].queryset = units  # type: ignore[attr-defined]
+        self.fields["org_unit"].empty_label = "请选择单位"  # type: ignore[attr-defined]
         self.order_fields(["org_unit", *STAFF_FIELDS])
         bootstrap(self)
 
@@ -150,4 +157,5 @@ class TeachingAssignmentForm(forms.Form):
     def __init__(self, *args: Any, classes: QuerySet[OrgUnit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["school_class"].queryset = classes  # type: ignore[attr-defined]
+        self.fields["school_class"].empty_label = "请选择班级"  # type: ignore[attr-defined]
         bootstrap(self)

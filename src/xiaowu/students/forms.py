@@ -12,8 +12,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from xiaowu.core.masking import mask_id_number
+from xiaowu.core.models import Gender
 from xiaowu.org.models import OrgUnit, SchoolYear
 from xiaowu.students.models import StatusChangeKind, Student
+from xiaowu.students.reference import DisabilityType
 
 # The register fields of the national template, grouped as the pages show them.
 BASIC_FIELDS = (
@@ -91,10 +93,23 @@ class StudentFieldsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields.update(forms.fields_for_model(Student, fields=STUDENT_FIELDS))
         _date_widgets(self, ("birth_date", "enrolled_on"))
+        # Identifiers are normalised by the service (spaces, full-width digits, lower-case x).
+        self.fields["id_number"] = forms.CharField(
+            label="身份证件号", max_length=30, required=False
+        )
+        self.fields["national_student_number"] = forms.CharField(
+            label="全国学籍号", max_length=30, required=False
+        )
         self.fields["id_number"].help_text = "居民身份证号 18 位，末位可为 X。"
         self.fields["national_student_number"].help_text = "G/J 加 18 位，或临时学籍号 L 加 18 位。"
         for name in ("birthplace_region", "native_place", "hukou_region"):
             self.fields[name].help_text = "行政区划代码，如 620102。"
+        self.fields["gender"].choices = [("", "请选择"), *Gender.choices]  # type: ignore[attr-defined]
+        self.fields["disability_type"].choices = [  # type: ignore[attr-defined]
+            ("", "无"),
+            *DisabilityType.choices,
+        ]
+        self.fields["enrolled_on"].help_text = "新生留空时取入学/转入日期。"
 
     def field_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [
@@ -130,6 +145,7 @@ class StudentRegisterForm(StudentFieldsForm):
             ["kind", "school_class", "effective_on", "counterpart", "reason", *STUDENT_FIELDS]
         )
         self.fields["school_class"].queryset = classes  # type: ignore[attr-defined]
+        self.fields["school_class"].empty_label = "请选择班级"  # type: ignore[attr-defined]
         bootstrap(self)
 
     def head_fields(self) -> list[forms.BoundField]:
@@ -211,6 +227,7 @@ class StatusChangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", "请选择"), *kinds]  # type: ignore[attr-defined]
         self.fields["to_class"].queryset = classes  # type: ignore[attr-defined]
+        self.fields["to_class"].empty_label = "不进入班级"  # type: ignore[attr-defined]
         self.fields[
             "attachment"
         ].help_text = f"可选。PDF、JPG 或 PNG，不超过 {max_upload_label}，如转学证明扫描件。"

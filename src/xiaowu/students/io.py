@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -19,13 +18,15 @@ from xiaowu.core.identifiers import mobile_is_valid, normalise_mobile
 from xiaowu.core.models import Gender
 from xiaowu.core.tabular import (
     CellError,
+    Column,
+    Reader,
     bool_value,
     choice_reader,
     code_text,
     compact_text,
     date_value,
-    id_number_text,
-    normalise_header,
+    read_gender,
+    read_id_number,
     text_value,
     year_month_value,
 )
@@ -43,22 +44,7 @@ from xiaowu.students.reference import (
 )
 from xiaowu.students.validation import national_student_number_is_valid
 
-Reader = Callable[[object], Any]
 GUARDIAN_SLOTS = (1, 2)
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of the template. ``key`` is a Student field, a pseudo-field (``grade``,
-    ``school_class``) or ``guardian<n>.<attribute>``."""
-
-    key: str
-    header: str
-    read: Reader
-    aliases: tuple[str, ...] = ()
-    required: bool = False  # ★ in the national template
-    text: bool = False  # holds digits that must stay text (IDs, codes, phone numbers)
-    width: int = 12
 
 
 def _limited(max_length: int, label: str, *, compact: bool = True) -> Reader:
@@ -104,23 +90,6 @@ def _lookup(choices: Sequence[tuple[str, str]], extra: Mapping[str, str]) -> dic
 def _choices(choices: Sequence[tuple[Any, str]]) -> list[tuple[str, str]]:
     return [(str(code), str(label)) for code, label in choices]
 
-
-read_gender = choice_reader(
-    {
-        "1": Gender.MALE,
-        "2": Gender.FEMALE,
-        "男": Gender.MALE,
-        "女": Gender.FEMALE,
-        "男性": Gender.MALE,
-        "女性": Gender.FEMALE,
-        "M": Gender.MALE,
-        "F": Gender.FEMALE,
-        "MALE": Gender.MALE,
-        "FEMALE": Gender.FEMALE,
-    },
-    label="性别",
-    hint="请填写 男/女 或 1/2。",
-)
 
 _ETHNICITY = _lookup(
     ETHNICITIES,
@@ -234,10 +203,6 @@ def read_national_student_number(value: object) -> str:
     if text and not national_student_number_is_valid(text):
         raise CellError("全国学籍号应为 G/J 加 18 位（末位校验正确）或 L 加 18 位数字。")
     return text
-
-
-def read_id_number(value: object) -> str:
-    return id_number_text(value, label="身份证件号")
 
 
 _RELATION = _lookup(
@@ -449,59 +414,6 @@ COLUMN_BY_KEY = {column.key: column for column in STUDENT_COLUMNS}
 KEY_COLUMNS = ("id_number", "national_student_number")
 # Columns a new student needs (gender can come from the ID number).
 NEW_STUDENT_FIELDS = ("name", "gender")
-
-
-@dataclass(frozen=True)
-class HeaderMap:
-    """Which file column feeds which template column."""
-
-    columns: dict[str, int]  # key → column index
-    headers: dict[str, str]  # key → header text as written in the file
-    ignored: list[str]  # header texts that name no template column
-
-
-def _alias_table(columns: Sequence[Column]) -> dict[str, tuple[str, bool]]:
-    table: dict[str, tuple[str, bool]] = {}
-    for column in columns:
-        for alias in column.aliases:
-            table.setdefault(normalise_header(alias), (column.key, False))
-    for column in columns:
-        table[normalise_header(column.header)] = (column.key, True)
-    return table
-
-
-def header_map(headers: Sequence[object], columns: Sequence[Column]) -> HeaderMap:
-    """Match header cells to ``columns`` by header or alias (NFKC, ★ and * and spaces ignored).
-
-    When two cells name the same column, the canonical header beats an alias and then the
-    leftmost wins; the others are reported as ignored.
-    """
-    table = _alias_table(columns)
-    found: dict[str, tuple[int, bool]] = {}
-    texts: dict[int, str] = {}
-    ignored: list[str] = []
-    for index, cell in enumerate(headers):
-        text = text_value(cell)
-        if not text:
-            continue
-        texts[index] = text
-        match = table.get(normalise_header(cell))
-        if match is None:
-            ignored.append(text)
-            continue
-        key, canonical = match
-        previous = found.get(key)
-        if previous is None or (canonical and not previous[1]):
-            if previous is not None:
-                ignored.append(texts[previous[0]])
-            found[key] = (index, canonical)
-        else:
-            ignored.append(text)
-    return HeaderMap(
-        columns={key: index for key, (index, _c) in found.items()},
-        headers={key: texts[index] for key, (index, _c) in found.items()},
-        ignored=ignored,
-    )
 
 
 # --------------------------------------------------------------------------- classes

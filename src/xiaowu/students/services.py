@@ -372,10 +372,13 @@ COHORT_MAX_AGE = 18
 COHORT_UNIT_KINDS = frozenset({UnitKind.BUREAU, UnitKind.SCHOOL_DISTRICT, UnitKind.SCHOOL})
 
 
-def _size_label(size: int) -> str:
+def size_label(size: int) -> str:
+    """Return a file size for messages: ``10 MB``, ``512 KB`` or ``20 字节``."""
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):g} MB"
-    return f"{max(size // 1024, 1)} KB"
+    if size >= 1024:
+        return f"{size / 1024:g} KB"
+    return f"{size} 字节"
 
 
 def student_sensitive_view(*, actor: User, student: Student, field: str) -> str:
@@ -422,7 +425,7 @@ def attachment_check(upload: UploadedFile) -> tuple[str, str, int]:
     if not upload.size:
         raise ValidationError({"attachment": "上传的文件是空的。"})
     if upload.size > limit:
-        raise ValidationError({"attachment": f"文件不能超过 {_size_label(limit)}。"})
+        raise ValidationError({"attachment": f"文件不能超过 {size_label(limit)}。"})
     upload.seek(0)
     head = upload.read(16)
     content_type = next((ct for magic, ct in ATTACHMENT_SIGNATURES if head.startswith(magic)), "")
@@ -436,7 +439,7 @@ def attachment_check(upload: UploadedFile) -> tuple[str, str, int]:
         size += len(chunk)
     upload.seek(0)
     if size > limit:
-        raise ValidationError({"attachment": f"文件不能超过 {_size_label(limit)}。"})
+        raise ValidationError({"attachment": f"文件不能超过 {size_label(limit)}。"})
     return content_type, digest.hexdigest(), size
 
 

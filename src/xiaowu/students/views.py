@@ -63,6 +63,7 @@ from xiaowu.students.services import (
     SENSITIVE_STUDENT_FIELDS,
     age_cohort_population_record,
     guardian_sensitive_view,
+    size_label,
     status_change_attachment_open,
     status_change_record_with_attachment,
     student_register,
@@ -84,13 +85,6 @@ def _units_with(actor: User, *perms: Perm) -> QuerySet[Any] | None:
     for perm in perms:
         roots |= scope.roots_with_perm(perm)
     return unit_subtree(roots)
-
-
-def _upload_limit_label() -> str:
-    limit: int = settings.XIAOWU_UPLOAD_MAX_BYTES
-    if limit >= 1024 * 1024:
-        return f"{limit / (1024 * 1024):g} MB"
-    return f"{max(limit // 1024, 1)} KB"
 
 
 # --------------------------------------------------------------------------- list
@@ -389,7 +383,7 @@ def status_change_create_view(request: HttpRequest, student_id: int) -> HttpResp
         request.FILES or None,
         kinds=kinds,
         classes=classes,
-        max_upload_label=_upload_limit_label(),
+        max_upload_label=size_label(settings.XIAOWU_UPLOAD_MAX_BYTES),
     )
     if request.method == "POST" and kinds and form.is_valid():
         try:
@@ -440,7 +434,7 @@ def _grade_chart(rows: list[GradeRow]) -> dict[str, Any]:
     return {
         "tooltip": {"trigger": "axis"},
         "legend": {"data": ["男", "女"], "bottom": 0},
-        "grid": {"left": 40, "right": 16, "top": 16, "bottom": 48},
+        "grid": {"left": 40, "right": 16, "top": 32, "bottom": 48},
         "xAxis": {"type": "category", "data": [row.label for row in rows]},
         "yAxis": {"type": "value", "name": "人"},
         "series": [
@@ -492,6 +486,11 @@ def student_stats_view(request: HttpRequest) -> HttpResponse:
     end_on: date = data.get("end_on") or on
     if start_on > end_on:
         start_on, end_on = _default_period_start(on), on
+    if not form.is_bound or form.is_valid():
+        # Show the dates the numbers are for, defaults included.
+        form = StudentStatsForm(
+            initial={"on": on, "unit": unit, "start_on": start_on, "end_on": end_on}, units=units
+        )
     rows = _grade_rows(actor, root_id=root_id, on=on)
     term = term_current(on=on)
     school_year = term.school_year if term is not None else None

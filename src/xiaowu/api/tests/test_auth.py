@@ -14,6 +14,7 @@ from xiaowu.accounts.models import ApiToken
 from xiaowu.accounts.services import api_token_create, api_token_revoke
 from xiaowu.api.api import api
 from xiaowu.api.responses import UNAUTHENTICATED
+from xiaowu.staff.models import StaffMember
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +41,9 @@ def _every_get_path(world) -> list[str]:
                 path.replace("{unit_id}", str(world.school.pk))
                 .replace("{class_id}", str(world.class_a.pk))
                 .replace("{user_id}", str(world.users["teacher"].pk))
+                .replace("{student_id}", str(world.child.pk))
+                .replace("{guardian_id}", str(world.child.guardianships.get().guardian_id))
+                .replace("{staff_id}", str(StaffMember.objects.get(name="孙老师").pk))
             )
     return paths
 
@@ -107,7 +111,7 @@ def test_unknown_or_malformed_credentials_are_401(world, header):
 
 def test_every_operation_without_credentials_is_401(world):
     paths = _every_get_path(world)
-    assert len(paths) == 10
+    assert len(paths) == 20
 
     for path in paths:
         _assert_401(Client().get(path))
@@ -166,7 +170,18 @@ def test_openapi_and_docs_are_served(db):
         "/api/classes/{class_id}",
         "/api/schools",
         "/api/terms",
+        "/api/students",
+        "/api/students/{student_id}",
+        "/api/students/{student_id}/status-changes",
+        "/api/students/{student_id}/guardians",
+        "/api/status-changes",
+        "/api/guardians",
+        "/api/guardians/{guardian_id}",
+        "/api/staff",
+        "/api/staff/{staff_id}",
+        "/api/teaching-assignments",
     }
+    assert set(body["paths"]["/api/students/{student_id}/status-changes"]) == {"get", "post"}
     assert docs.status_code == 200
 
 

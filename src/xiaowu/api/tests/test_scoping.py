@@ -11,6 +11,8 @@ from xiaowu.accounts.tests.factories import RoleAssignmentFactory, UserFactory
 from xiaowu.api.responses import NOT_FOUND
 from xiaowu.api.tests.utils import ids, items
 from xiaowu.org.models import OrgUnit, UnitKind
+from xiaowu.staff.models import StaffMember
+from xiaowu.students.models import Guardian, Student
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +184,119 @@ def test_users_show_only_role_assignments_inside_the_callers_scope(world, api_ge
     # principal2 sees the same account from the other side.
     other = api_get("principal2", f"/api/users/{teacher.pk}").json()
     assert [role["org_unit_id"] for role in other["roles"]] == [world.class_other.pk]
+
+
+# --------------------------------------------------------------------------- 学籍 and staff
+
+
+def _students_named(*names: str) -> set[int]:
+    return set(Student.objects.filter(name__in=names).values_list("pk", flat=True))
+
+
+STUDENT_SCOPE = {
+    "admin": ("张小明", "李小红", "王小刚", "赵小丽", "钱小军"),
+    "district": ("张小明", "李小红", "王小刚", "赵小丽"),
+    "principal": ("张小明", "李小红", "王小刚"),
+    "vice": ("张小明", "李小红", "王小刚"),
+    "office": ("张小明", "李小红", "王小刚"),
+    "gradehead": ("王小刚",),
+    "headteacher": ("张小明", "李小红"),
+    "teacher": ("张小明", "李小红"),
+    "research": (),
+    "duty": (),
+    "parent": ("张小明",),
+    "teacher2": ("钱小军",),
+    "principal2": ("钱小军",),
+}
+
+
+@pytest.mark.parametrize(("username", "names"), STUDENT_SCOPE.items())
+def test_students_are_scoped_per_role(world, api_get, username, names):
+    expected = _students_named(*names)
+
+    assert _all_ids(api_get, username, "/api/students") == expected
+    for pk in Student.objects.values_list("pk", flat=True):
+        status = api_get(username, f"/api/students/{pk}").status_code
+
+        assert status == (200 if pk in expected else 404), (username, pk)
+
+
+def test_parent_sees_only_the_own_child(world, api_get):
+    assert _all_ids(api_get, "parent", "/api/students") == {world.child.pk}
+    assert _all_ids(api_get, "parent", "/api/status-changes") == set()
+    guardians = items(api_get("parent", "/api/guardians", limit=500))
+    assert {child["student_id"] for g in guardians for child in g["children"]} == {world.child.pk}
+    assert _all_ids(api_get, "parent", "/api/teaching-assignments") == set()
+
+
+def test_teacher2_gets_404_for_every_student_staff_and_guardian_of_the_first_school(world, api_get):
+    school_students = set(Student.objects.filter(school=world.school).values_list("pk", flat=True))
+    school_staff = set(
+        StaffMember.objects.filter(org_unit__in=_units_under(world.school)).values_list(
+            "pk", flat=True
+        )
+    )
+    school_guardians = set(
+        Guardian.objects.filter(guardianships__student__in=school_students).values_list(
+            "pk", flat=True
+        )
+    )
+    assert len(school_students) == 3
+    assert len(school_staff) == 1
+    assert len(school_guardians) == 1
+
+    paths = (
+        [f"/api/students/{pk}" for pk in school_students]
+        + [f"/api/students/{pk}/status-changes" for pk in school_students]
+        + [f"/api/students/{pk}/guardians" for pk in school_students]
+        + [f"/api/staff/{pk}" for pk in school_staff]
+        + [f"/api/guardians/{pk}" for pk in school_guardians]
+    )
+    for path in paths:
+        response = api_get("teacher2", path)
+
+        assert response.status_code == 404, path
+        assert response.json() == {"detail": NOT_FOUND}
+    for path in ("/api/students", "/api/guardians", "/api/status-changes"):
+        assert not _all_ids(api_get, "teacher2", path) & (school_students | school_guardians)
+
+
+@pytest.mark.parametrize("username", ["teacher2", "principal2"])
+def test_student_lists_never_contain_the_other_district(world, api_get, username):
+    foreign = set(
+        Student.objects.filter(school__in=_units_under(world.district)).values_list("pk", flat=True)
+    )
+
+    assert foreign
+    for query in ({}, {"school_id": world.school.pk}, {"class_id": world.class_a.pk}):
+        assert not _all_ids(api_get, username, "/api/students", **query) & foreign
+    assert not _all_ids(api_get, username, "/api/guardians") & set(
+        Guardian.objects.filter(guardianships__student__in=foreign).values_list("pk", flat=True)
+    )
+    if username == "principal2":
+        staff = _all_ids(api_get, username, "/api/staff")
+        assert staff == set(
+            StaffMember.objects.filter(org_unit=world.other_school).values_list("pk", flat=True)
+        )
+
+
+@pytest.mark.parametrize("username", ["admin", "district", "principal", "vice", "principal2"])
+def test_staff_detail_agrees_with_staff_list(world, api_get, username):
+    listed = _all_ids(api_get, username, "/api/staff")
+
+    for pk in StaffMember.objects.values_list("pk", flat=True):
+        status = api_get(username, f"/api/staff/{pk}").status_code
+
+        assert status == (200 if pk in listed else 404), pk
+
+
+@pytest.mark.parametrize(
+    "username", ["admin", "district", "principal", "gradehead", "teacher", "parent", "teacher2"]
+)
+def test_guardian_detail_agrees_with_guardian_list(world, api_get, username):
+    listed = _all_ids(api_get, username, "/api/guardians")
+
+    for pk in Guardian.objects.values_list("pk", flat=True):
+        status = api_get(username, f"/api/guardians/{pk}").status_code
+
+        assert status == (200 if pk in listed else 404), pk

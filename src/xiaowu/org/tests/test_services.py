@@ -168,5 +168,11 @@ def test_calendar_is_bureau_level(world):
 
 def test_one_active_class_per_grade_and_number_in_a_school(world):
     with pytest.raises(ValidationError, match="本校已有在用的三年级\\(1\\)班"):
-        org_unit_create(actor=world.users["principal"], parent=world.school, kind=UnitKind.SCHOOL_CLASS,
-                        code="S1-CDUP", grade=3, class_number=1)
+        org_unit_create(
+            actor=world.users["principal"],
+            parent=world.school,
+            kind=UnitKind.SCHOOL_CLASS,
+            code="S1-CDUP",
+            grade=3,
+            class_number=1,
+        )

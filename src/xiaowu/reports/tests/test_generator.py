@@ -115,7 +115,7 @@ def test_people_text_survives_regeneration_and_keeps_versions(world):
     first = work_summary_render(actor=principal, summary=summary).document
     summary_text_update(actor=principal, text=text, body="书法特色课程覆盖全校各年级。", version=1)
     second = work_summary_render(actor=principal, summary=summary).document
-    highlight = [s for s in second.sections if s.key == "highlights"][0]
+    highlight = next(s for s in second.sections if s.key == "highlights")
     assert [p.text(second.figures) for p in highlight.paragraphs] == [
         "书法特色课程覆盖全校各年级。"
     ]
@@ -172,7 +172,7 @@ def test_goals_from_last_period_are_reported_next_period(world):
     generated = summary_generate(
         actor=principal, unit=world.school, period=period, today=date(2026, 7, 10)
     )
-    main = [s for s in generated.document.sections if s.key == "main"][0]
+    main = next(s for s in generated.document.sections if s.key == "main")
     assert main.title == "二、主要工作及成效"
     progress = main.children[0]
     assert progress.title == "（一）上期改进措施落实情况"

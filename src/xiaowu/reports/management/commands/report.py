@@ -1,8 +1,8 @@
 """``xiaowu report summary|import`` — work summaries for operators and scripts.
 
-    xiaowu report summary --org CODE --period 2024-2025 [--term 1|2] -o FILE.docx
-    xiaowu report summary --org CODE --period 2024-2025 --format json
-    xiaowu report import FILE --org CODE [--format json]
+xiaowu report summary --org CODE --period 2024-2025 [--term 1|2] -o FILE.docx
+xiaowu report summary --org CODE --period 2024-2025 --format json
+xiaowu report import FILE --org CODE [--format json]
 """
 
 from __future__ import annotations
@@ -67,7 +67,10 @@ class Command(BaseCommand):
 
     def _summary(self, unit: OrgUnit, options: dict[str, Any]) -> None:
         generated = summary_generate(
-            actor=operator_actor(), unit=unit, period=self._period(options), variant=options["variant"]
+            actor=operator_actor(),
+            unit=unit,
+            period=self._period(options),
+            variant=options["variant"],
         )
         findings = check_document(generated.document)
         if options["format"] == "json":
@@ -98,7 +101,10 @@ class Command(BaseCommand):
             raise CommandError(f"找不到文件：{path}")
         try:
             result = summary_goals_import(
-                actor=operator_actor(), unit=unit, data=path.read_bytes(), filename=path.name,
+                actor=operator_actor(),
+                unit=unit,
+                data=path.read_bytes(),
+                filename=path.name,
                 dry_run=options["dry_run"],
             )
         except ValueError as exc:
@@ -107,7 +113,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         else:
             for document in result.documents:
-                self.stdout.write(f"《{document.title}》：存在问题 {len(document.problems)} 项，下一步打算 {len(document.plans)} 项")
+                self.stdout.write(
+                    f"《{document.title}》：存在问题 {len(document.problems)} 项，"
+                    f"下一步打算 {len(document.plans)} 项"
+                )
                 for goal in document.goals:
                     self.stdout.write(f"  - {goal}")
         if not result.documents:
