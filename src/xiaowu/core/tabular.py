@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from xiaowu.core.identifiers import id_check_char, normalise_text
+from xiaowu.core.identifiers import id_check_char
 from xiaowu.core.models import Gender
 
 Reader = Callable[[object], Any]
@@ -59,7 +59,11 @@ def is_blank(value: object) -> bool:
 
 def fold(value: str) -> str:
     """Return ``value`` NFKC-folded (full-width forms to ASCII) and stripped at both ends."""
-    return _CONTROL_CHARS.sub("", unicodedata.normalize("NFKC", value)).strip()
+    if not value.isascii() and not unicodedata.is_normalized("NFKC", value):
+        value = unicodedata.normalize("NFKC", value)
+    if _CONTROL_CHARS.search(value):
+        value = _CONTROL_CHARS.sub("", value)
+    return value.strip()
 
 
 def _number_text(value: float | int, *, label: str) -> str:
@@ -98,7 +102,7 @@ def text_value(value: object) -> str:
 
 def compact_text(value: object) -> str:
     """Return a cell as text with every white-space character removed (names, codes)."""
-    return normalise_text(text_value(value))
+    return "".join(text_value(value).split())
 
 
 def code_text(value: object, *, label: str) -> str:
@@ -113,7 +117,7 @@ def code_text(value: object, *, label: str) -> str:
         raise CellError(f"{label}不能是逻辑值。")
     if isinstance(value, int | float):
         return _number_text(value, label=label)
-    text = normalise_text(text_value(value)).upper()
+    text = compact_text(value).upper()
     if _SCIENTIFIC.match(text):
         raise CellError(
             f"{label}被显示为科学计数法（{text}），末几位已经丢失；"
@@ -239,7 +243,7 @@ def choice_reader(lookup: Mapping[str, str], *, label: str, hint: str) -> Callab
 def normalise_header(text: object) -> str:
     """Return the comparable form of a header cell: NFKC, no marks (★ * 必填), no spaces."""
     folded = fold(text_value(text))
-    return normalise_text(_HEADER_MARKS.sub("", folded)).upper()
+    return "".join(_HEADER_MARKS.sub("", folded).split()).upper()
 
 
 def strip_control(text: str) -> str:

@@ -3,68 +3,86 @@
 Generation has two steps so that the expensive part is plain Python and testable without a
 database:
 
-1. ``demo_plan_build(scale=…, seed=…)`` returns a ``DemoPlan``: frozen dataclasses for every
-   unit, staff member, pupil, account and role assignment. It is a pure function of its
-   arguments (``random.Random(seed)`` drives every choice).
-2. ``demo_plan_load(plan=…)`` writes the plan with ``bulk_create`` (no per-row services, no
+1. ``demo_plan_build(scale=…, seed=…)`` returns a ``DemoPlan``: frozen dataclasses (see
+   ``demo.plans``) for every unit, staff member, pupil, guardian, 异动, class membership,
+   teaching assignment, account and role assignment. It is a pure function of its arguments
+   and the day it is built on (``random.Random(seed)`` drives every choice).
+2. ``demo.loader.demo_plan_load(plan=…)`` writes the plan in bulk (no per-row services, no
    per-row audit) and rebuilds the closure table once.
 
-``demo_district_create`` runs both, after refusing a non-empty database (or wiping the demo
-tables with ``force=True``), and writes one audit row.
+The plan follows the rules the services enforce, so that the loaded data looks as if it had
+been entered through them: 异动 through ``demo.register.RegisterLedger`` (the rules of
+``students.services.status_change_record``), and role assignments from teaching assignments
+as ``staff.services.teaching_assignment_create`` grants them (one per account, class and role,
+valid for the term).
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import count, cycle
-from typing import TypeVar
+from itertools import count
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.utils import timezone
 
-from xiaowu.accounts.models import ApiToken, RoleAssignment, User
 from xiaowu.accounts.roles import Role
-from xiaowu.audit.models import AuditAction
-from xiaowu.audit.services import audit_record
 from xiaowu.core.models import Gender
 from xiaowu.core.pinyin import pinyin_keys
-from xiaowu.demo import layouts, names
+from xiaowu.demo import layouts, names, staffing
 from xiaowu.demo.layouts import CURRENT_YEAR, SchoolLayout
-from xiaowu.org.models import (
-    AllianceKind,
-    AllianceMembership,
-    Grade,
-    OrgUnit,
-    OrgUnitClosure,
-    ResearchCluster,
-    SchoolAlliance,
-    SchoolType,
-    SchoolYear,
-    Term,
-    UnitKind,
+from xiaowu.demo.plans import (
+    AccountPlan,
+    AgeCohortPlan,
+    AlliancePlan,
+    ClusterPlan,
+    GuardianPlan,
+    GuardianshipPlan,
+    HonourPlan,
+    MembershipPlan,
+    RolePlan,
+    StaffPeriodPlan,
+    StaffPlan,
+    StatusChangePlan,
+    StudentPlan,
+    TeachingAssignmentPlan,
+    UnitPlan,
 )
-from xiaowu.org.services import class_display_name, closure_rebuild
-from xiaowu.staff.models import PostCategory, StaffMember, StaffStatus
-from xiaowu.students.models import (
-    ClassMembership,
-    Guardian,
-    GuardianRelation,
-    Guardianship,
-    StatusChange,
-    StatusChangeKind,
-    Student,
+from xiaowu.demo.register import (
+    ClassInfo,
+    PupilDraft,
+    RegisterBuilder,
+    SchoolInfo,
+    event_window,
 )
+from xiaowu.org.models import Grade, SchoolType, UnitKind
+from xiaowu.org.services import class_display_name
+from xiaowu.staff.models import PostCategory, StaffStatus, TeachingRole
+from xiaowu.students.models import GuardianRelation, StatusChangeKind, StudentStatus
+from xiaowu.students.selectors import years_before
 
-_T = TypeVar("_T")
+__all__ = [
+    "DEFAULT_SEED",
+    "DEMO_PASSWORD",
+    "DEMO_USERNAMES",
+    "DemoPlan",
+    "DemoSummary",
+    "demo_plan_build",
+    "school_years",
+]
 
 DEMO_PASSWORD = "xiaowu-demo"  # noqa: S105 — the published password of the demo logins
 DEFAULT_SEED = 20250901
 # The demo logins, in the order they are shown.
 DEMO_USERNAMES = ("admin", "district", "principal", "teacher", "teacher2", "parent")
+# The standing (undated) appointments of the demo teachers, so that they can show their class
+# between terms too; every other teaching role is valid for the term only.
+STANDING_NOTE = "演示账号的常设任命（假期中也可演示）"
+AGE_COHORT_SOURCE = "义务教育监测信息库（演示数据）"
+# 适龄人口 bands of the 学区: 小学 6–11周岁, 初中 12–14周岁.
+AGE_BANDS = ((6, 11), (12, 14))
 
 
 def school_years(current_start: int) -> list[tuple[str, date, date, tuple[tuple[date, date], ...]]]:
@@ -79,110 +97,26 @@ def school_years(current_start: int) -> list[tuple[str, date, date, tuple[tuple[
     return years
 
 
+def current_term(today: date) -> tuple[date, date]:
+    """Return (start, end) of the demo term containing ``today``, else of the latest begun one
+    (as ``org.selectors.term_current`` picks it)."""
+    terms = [term for *_, year_terms in school_years(CURRENT_YEAR) for term in year_terms]
+    for start, end in terms:
+        if start <= today <= end:
+            return start, end
+    return max(term for term in terms if term[0] <= today)
+
+
 # Shares used to assign staff statuses and genders (exact counts, not coin flips).
 RURAL_FEMALE_TEACHER_SHARE = 0.364  # "专任教师154人（女56人）"
 CITY_FEMALE_TEACHER_SHARE = 0.72
 SUBSTITUTE_SHARE = 0.02
 SICK_LEAVE_SHARE = 0.007
 SECONDED_IN_SHARE = 0.007
-MALE_PUPIL_SHARE = 0.52
-OLDER_PUPIL_SHARE = 0.05  # started school a year late or repeated a year
 HEAD_TEACHER_SUBJECTS = ("语文", "数学", "英语", "学前教育")
-# The compound surnames of ``names.SURNAMES``, to find a child's family name again.
-_COMPOUND_SURNAMES = frozenset(name for name, _ in names.SURNAMES if len(name) == 2)
-
-
-class DemoDataExistsError(Exception):
-    """The database already holds an organisation tree and ``force`` was not given."""
 
 
 # --------------------------------------------------------------------------- the plan
-
-
-@dataclass(frozen=True, slots=True)
-class UnitPlan:
-    code: str
-    name: str
-    kind: str
-    parent_code: str | None
-    school_code: str | None  # the school the unit is in (a school: itself)
-    depth: int
-    sort_order: int
-    school_type: str = ""
-    office_type: str = ""
-    grade: int | None = None
-    class_number: int | None = None
-    entry_year: int | None = None
-    subject: str = ""
-    address: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class StaffPlan:
-    school_code: str
-    name: str
-    gender: str
-    birth_date: date
-    id_number: str
-    mobile: str
-    post_category: str
-    status: str
-    subject: str
-    username: str  # "" when the staff member has no account
-
-
-@dataclass(frozen=True, slots=True)
-class StudentPlan:
-    school_code: str
-    class_code: str
-    name: str
-    gender: str
-    birth_date: date
-    id_number: str
-
-
-@dataclass(frozen=True, slots=True)
-class AccountPlan:
-    username: str
-    full_name: str
-    mobile: str | None
-    demo_login: bool  # password DEMO_PASSWORD; other accounts get an unusable password
-
-
-@dataclass(frozen=True, slots=True)
-class RolePlan:
-    username: str
-    role: str
-    unit_code: str
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class GuardianshipPlan:
-    username: str
-    student_id_number: str
-    relation: str
-
-
-@dataclass(frozen=True, slots=True)
-class AlliancePlan:
-    code: str
-    name: str
-    owner_code: str
-    lead_code: str
-    member_codes: tuple[str, ...]  # the lead school included
-    founded_on: date
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterPlan:
-    code: str
-    name: str
-    owner_code: str
-    subject: str
-    grade: int
-    lead_code: str
-    member_codes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -199,7 +133,16 @@ class DemoSummary:
     full_time_teachers_female: int
     students: int
     students_female: int
+    students_enrolled: int
     accounts: int
+    guardians: int = 0
+    guardianships: int = 0
+    status_changes: tuple[tuple[str, int], ...] = ()  # (kind, count) beyond 入学, in kind order
+    special_groups: tuple[tuple[str, int], ...] = ()  # (students.selectors group key, count)
+    teaching_assignments: int = 0
+    honours: int = 0
+    staff_with_history: int = 0  # staff with more than one status period
+    age_cohorts: tuple[tuple[int, int, int], ...] = ()  # (age from, age to, headcount)
 
     @property
     def schools(self) -> int:
@@ -210,19 +153,42 @@ class DemoSummary:
 class DemoPlan:
     scale: int
     seed: int
+    today: date
+    term: tuple[date, date]  # the current term, of the teaching assignments
     units: tuple[UnitPlan, ...]
     staff: tuple[StaffPlan, ...]
+    staff_periods: tuple[StaffPeriodPlan, ...]
+    honours: tuple[HonourPlan, ...]
     students: tuple[StudentPlan, ...]
+    status_changes: tuple[StatusChangePlan, ...]
+    memberships: tuple[MembershipPlan, ...]
+    guardians: tuple[GuardianPlan, ...]
+    guardianships: tuple[GuardianshipPlan, ...]
+    teaching: tuple[TeachingAssignmentPlan, ...]
     accounts: tuple[AccountPlan, ...]
     roles: tuple[RolePlan, ...]
-    guardianships: tuple[GuardianshipPlan, ...]
     alliances: tuple[AlliancePlan, ...]
     clusters: tuple[ClusterPlan, ...]
+    age_cohorts: tuple[AgeCohortPlan, ...]
 
     def summary(self) -> DemoSummary:
         kinds = Counter(unit.kind for unit in self.units)
         types = Counter(unit.school_type for unit in self.units if unit.kind == UnitKind.SCHOOL)
         teachers = [s for s in self.staff if s.post_category == PostCategory.FULL_TIME_TEACHER]
+        events = Counter(event.kind for event in self.status_changes)
+        pupils = self.students
+        groups = {
+            "left_behind": sum(1 for p in pupils if p.left_behind != "0"),
+            "migrant": sum(1 for p in pupils if p.is_migrant_child),
+            "disability": sum(1 for p in pupils if p.has_disability),
+            "orphan": sum(1 for p in pupils if p.is_orphan),
+            "needy": sum(1 for p in pupils if p.is_needy_family),
+            "boarding": sum(1 for p in pupils if p.study_mode == "2"),
+        }
+        periods = Counter(period.staff_id_number for period in self.staff_periods)
+        cohorts: Counter[tuple[int, int]] = Counter()
+        for cohort in self.age_cohorts:
+            cohorts[(cohort.age_from, cohort.age_to)] += cohort.headcount
         return DemoSummary(
             bureau=next(unit.name for unit in self.units if unit.kind == UnitKind.BUREAU),
             districts=kinds[UnitKind.SCHOOL_DISTRICT],
@@ -232,9 +198,22 @@ class DemoPlan:
             staff_female=sum(1 for s in self.staff if s.gender == Gender.FEMALE),
             full_time_teachers=len(teachers),
             full_time_teachers_female=sum(1 for s in teachers if s.gender == Gender.FEMALE),
-            students=len(self.students),
-            students_female=sum(1 for s in self.students if s.gender == Gender.FEMALE),
+            students=len(pupils),
+            students_female=sum(1 for s in pupils if s.gender == Gender.FEMALE),
+            students_enrolled=sum(1 for s in pupils if s.status == StudentStatus.ENROLLED),
             accounts=len(self.accounts),
+            guardians=len(self.guardians),
+            guardianships=len(self.guardianships),
+            status_changes=tuple(
+                (kind.value, events[kind.value])
+                for kind in StatusChangeKind
+                if kind != StatusChangeKind.ENROLLMENT and events[kind.value]
+            ),
+            special_groups=tuple(groups.items()),
+            teaching_assignments=len(self.teaching),
+            honours=len(self.honours),
+            staff_with_history=sum(1 for n in periods.values() if n > 1),
+            age_cohorts=tuple((low, high, n) for (low, high), n in sorted(cohorts.items())),
         )
 
 
@@ -258,10 +237,17 @@ class _StaffDraft:
     id_number: str = ""
     mobile: str = ""
     username: str = ""
+    education: str = ""
+    professional_title: str = "none"
+    started_work_on: date | None = None
 
     @property
     def is_teacher(self) -> bool:
         return self.post_category == PostCategory.FULL_TIME_TEACHER
+
+    def age_on(self, day: date) -> int:
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
     def freeze(self) -> StaffPlan:
         return StaffPlan(
@@ -275,6 +261,9 @@ class _StaffDraft:
             status=self.status,
             subject=self.subject,
             username=self.username,
+            education=self.education,
+            professional_title=self.professional_title,
+            started_work_on=self.started_work_on,
         )
 
 
@@ -283,8 +272,35 @@ class _SchoolDraft:
     code: str
     layout: SchoolLayout
     region: str
+    town: str
+    rural: bool
     classes: list[UnitPlan] = field(default_factory=list)
     staff: list[_StaffDraft] = field(default_factory=list)
+
+    def info(self) -> SchoolInfo:
+        return SchoolInfo(
+            code=self.code,
+            name=self.layout.name,
+            school_type=self.layout.school_type,
+            region=self.region,
+            address=self.layout.address,
+            town=self.town,
+            rural=self.rural,
+            class_size=self.layout.class_size,
+            classes=tuple(
+                ClassInfo(unit.code, unit.grade or 0, unit.entry_year or CURRENT_YEAR)
+                for unit in self.classes
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Teaching:
+    staff: _StaffDraft
+    class_code: str
+    role: str
+    subject: str
+    weekly_periods: int | None
 
 
 def _grade_code(grade: int) -> str:
@@ -298,31 +314,32 @@ def _class_name(*, grade: int, number: int, parallel: int) -> str:
     return class_display_name(grade, number)
 
 
-def _surname_of(name: str) -> str:
-    return name[:2] if name[:2] in _COMPOUND_SURNAMES else name[:1]
-
-
 def _share_of(count: int, share: float) -> int:
     return round(count * share)
 
 
+
 class _PlanBuilder:
-    def __init__(self, *, scale: int, seed: int) -> None:
+    def __init__(self, *, scale: int, seed: int, today: date) -> None:
         self.scale = scale
         self.seed = seed
+        self.today = today
+        self.term = current_term(today)
         # A seeded PRNG is the point here (reproducible synthetic data), not security.
         self.rng = random.Random(seed)  # noqa: S311
         self.units: list[UnitPlan] = []
         self.schools: list[_SchoolDraft] = []
-        self.students: list[StudentPlan] = []
         self.accounts: list[AccountPlan] = []
         self.roles: list[RolePlan] = []
-        self.guardianships: list[GuardianshipPlan] = []
         self.alliances: list[AlliancePlan] = []
         self.clusters: list[ClusterPlan] = []
+        self.staff_periods: list[StaffPeriodPlan] = []
+        self.honours: list[HonourPlan] = []
+        self.teaching: list[_Teaching] = []
         self.id_numbers: set[str] = set()
         self.mobiles: set[str] = set()
         self.usernames: set[str] = set(DEMO_USERNAMES)
+        self.register: RegisterBuilder | None = None
 
     # ------------------------------------------------------------------ tree
     def _add(self, unit: UnitPlan) -> UnitPlan:
@@ -343,7 +360,7 @@ class _PlanBuilder:
                 address="示范县人民路1号" if rural else "示范市人民路1号",
             )
         )
-        districts: list[UnitPlan] = []
+        districts: list[tuple[UnitPlan, list[_SchoolDraft]]] = []
         for index in range(1, self.scale + 1):
             town = self._district_name(index)
             district = self._add(
@@ -358,7 +375,6 @@ class _PlanBuilder:
                     address=f"示范县{town}镇" if rural else f"示范市{town}街道",
                 )
             )
-            districts.append(district)
             region = layouts.COUNTY_CODES[(index - 1) % len(layouts.COUNTY_CODES)]
             school_layouts = (
                 layouts.rural_district_layout()
@@ -366,29 +382,46 @@ class _PlanBuilder:
                 else layouts.city_district_layout(self.rng, district=town)
             )
             drafts = [
-                self._school(district=district, number=number, layout=layout, region=region)
+                self._school(
+                    district=district, number=number, layout=layout, region=region, town=town
+                )
                 for number, layout in enumerate(school_layouts, start=1)
             ]
             self.schools += drafts
+            districts.append((district, drafts))
             self._groupings(district=district, schools=drafts)
         self._staff_draft()
         self._staff_genders(rural=rural)
         self._staff_statuses()
         self._staff_identities()
-        for school in self.schools:
-            self._pupils(school)
-        self._accounts_and_roles(bureau=bureau, district=districts[0])
+        self._staff_files(rural=rural)
+        register = self._register(districts)
+        self._accounts_and_roles(bureau=bureau, district=districts[0][0], register=register)
         return DemoPlan(
             scale=self.scale,
             seed=self.seed,
+            today=self.today,
+            term=self.term,
             units=tuple(self.units),
             staff=tuple(member.freeze() for school in self.schools for member in school.staff),
-            students=tuple(self.students),
+            staff_periods=tuple(self.staff_periods),
+            honours=tuple(self.honours),
+            students=tuple(pupil.freeze() for pupil in register.pupils),
+            status_changes=tuple(register.ledger.events),
+            memberships=register.ledger.frozen_memberships(),
+            guardians=register.frozen_guardians(),
+            guardianships=tuple(register.guardianships),
+            teaching=tuple(
+                TeachingAssignmentPlan(
+                    t.staff.id_number, t.class_code, t.role, t.subject, t.weekly_periods
+                )
+                for t in self.teaching
+            ),
             accounts=tuple(self.accounts),
             roles=tuple(self.roles),
-            guardianships=tuple(self.guardianships),
             alliances=tuple(self.alliances),
             clusters=tuple(self.clusters),
+            age_cohorts=self._age_cohorts(districts, register),
         )
 
     def _district_name(self, index: int) -> str:
@@ -399,7 +432,7 @@ class _PlanBuilder:
         return base if index <= len(pool) else f"{base}{(index - 1) // len(pool) + 1}"
 
     def _school(
-        self, *, district: UnitPlan, number: int, layout: SchoolLayout, region: str
+        self, *, district: UnitPlan, number: int, layout: SchoolLayout, region: str, town: str
     ) -> _SchoolDraft:
         code = f"S{district.code[1:]}{number:02d}"
         self._add(
@@ -415,7 +448,9 @@ class _PlanBuilder:
                 address=layout.address,
             )
         )
-        draft = _SchoolDraft(code=code, layout=layout, region=region)
+        draft = _SchoolDraft(
+            code=code, layout=layout, region=region, town=town, rural=self.scale == 1
+        )
         order = count(1)  # sort order among the units inside the school
         for office_number, (office_type, name) in enumerate(layouts.offices_for(layout), 1):
             self._add(
@@ -538,6 +573,7 @@ class _PlanBuilder:
                 )
             )
 
+
     # ------------------------------------------------------------------ staff
     def _staff_draft(self) -> None:
         for school in self.schools:
@@ -639,38 +675,123 @@ class _PlanBuilder:
             )
             member.mobile = names.mobile_pick(rng, taken=self.mobiles)
 
-    # ------------------------------------------------------------------ pupils
-    def _pupils(self, school: _SchoolDraft) -> None:
+
+    def _staff_files(self, *, rural: bool) -> None:
+        """学历, 职称, 参加工作时间, status periods and honours of every staff member."""
         rng = self.rng
-        low, high = school.layout.class_size
-        for unit in school.classes:
-            grade = unit.grade if unit.grade is not None else 1
-            # Age on 1 September: 6 in 一年级, 3 in 小班.
-            base_age = grade + 5 if grade > 0 else grade + 6
-            for _ in range(rng.randint(low, high)):
-                gender = Gender.MALE if rng.random() < MALE_PUPIL_SHARE else Gender.FEMALE
-                age = base_age + (1 if rng.random() < OLDER_PUPIL_SHARE else 0)
-                birth = names.birth_date_pick(
-                    rng,
-                    earliest=date(CURRENT_YEAR - age - 1, 9, 1),
-                    latest=date(CURRENT_YEAR - age, 8, 31),
-                )
-                self.students.append(
-                    StudentPlan(
-                        school_code=school.code,
-                        class_code=unit.code,
-                        name=names.person_name(rng, gender=gender, generation="child"),
-                        gender=gender,
-                        birth_date=birth,
-                        id_number=names.id_number_pick(
-                            rng,
-                            region=school.region,
-                            birth=birth,
-                            gender=gender,
-                            taken=self.id_numbers,
-                        ),
-                    )
-                )
+        today = self.today
+        members = self._all_staff()
+        on_post_teachers = [
+            m
+            for m in members
+            if m.is_teacher and not m.is_principal and m.status == StaffStatus.ON_POST
+        ]
+        with_history = {
+            id(m)
+            for m in rng.sample(
+                on_post_teachers,
+                max(2, _share_of(len(on_post_teachers), staffing.PAST_PERIOD_SHARE)),
+            )
+        }
+        latest_start = date(CURRENT_YEAR, 8, 1)
+        for member in members:
+            age = member.age_on(today)
+            member.education, member.professional_title = staffing.education_and_title(
+                rng,
+                age=age,
+                is_teacher=member.is_teacher,
+                is_principal=member.is_principal,
+                status=member.status,
+                kindergarten=member.school_type == SchoolType.KINDERGARTEN,
+                rural=rural,
+            )
+            started = staffing.started_work(
+                rng, birth_date=member.birth_date, age=age, latest=latest_start
+            )
+            member.started_work_on = started
+            self.staff_periods += staffing.status_periods(
+                rng,
+                id_number=member.id_number,
+                status=member.status,
+                started=started,
+                today=today,
+                current_year=CURRENT_YEAR,
+                with_history=id(member) in with_history,
+            )
+        issuers = {
+            "county": layouts.RURAL_BUREAU if rural else "示范市示范区教育局",
+            "city": "示范市教育局",
+            "province": "省教育厅",
+        }
+        teachers = [m for m in members if m.is_teacher]
+        eligible = [m for m in teachers if m.status != StaffStatus.SUBSTITUTE]
+        for member in rng.sample(eligible, _share_of(len(teachers), staffing.HONOUR_SHARE)):
+            award = staffing.honour(
+                rng,
+                id_number=member.id_number,
+                age=member.age_on(today),
+                subject=member.subject,
+                started=member.started_work_on or today,
+                today=today,
+                issuers=issuers,
+            )
+            if award is not None:
+                self.honours.append(award)
+
+    # ------------------------------------------------------------------ pupils
+    def _register(
+        self, districts: list[tuple[UnitPlan, list[_SchoolDraft]]]
+    ) -> RegisterBuilder:
+        class_grades = {
+            unit.code: unit.grade or 0 for unit in self.units if unit.kind == UnitKind.SCHOOL_CLASS
+        }
+        register = RegisterBuilder(
+            rng=self.rng,
+            current_year=CURRENT_YEAR,
+            today=self.today,
+            id_numbers=self.id_numbers,
+            mobiles=self.mobiles,
+            class_grades=class_grades,
+        )
+        # The demo parent's child: the first pupil of the demo teacher's class.
+        protected_class = self.schools[0].classes[0].code
+        window = event_window(self.today, CURRENT_YEAR)
+        for _district, schools in districts:
+            register.start_district()
+            infos = [school.info() for school in schools]
+            first = len(register.pupils)
+            for info in infos:
+                register.school_pupils(info, protect_first_of=protected_class)
+            pupils = register.pupils[first:]
+            register.district_special_cases(pupils, rural=infos[0].rural)
+            register.district_status_changes(infos, pupils, window)
+        register.family_guardians()
+        return register
+
+    def _age_cohorts(
+        self, districts: list[tuple[UnitPlan, list[_SchoolDraft]]], register: RegisterBuilder
+    ) -> tuple[AgeCohortPlan, ...]:
+        """适龄人口 of each 学区 on 1 September: the children of the band in its schools, and a
+        few more (living in the 学区 but at school elsewhere, or not at school)."""
+        day = date(CURRENT_YEAR, 9, 1)
+        district_of = {
+            school.code: district.code for district, schools in districts for school in schools
+        }
+        counts: Counter[tuple[str, int, int]] = Counter()
+        for pupil in register.pupils:
+            if pupil.status != StudentStatus.ENROLLED:
+                continue
+            for low, high in AGE_BANDS:
+                if years_before(day, high + 1) < pupil.birth_date <= years_before(day, low):
+                    counts[(district_of[pupil.school_code], low, high)] += 1
+        cohorts = []
+        for district, _schools in districts:
+            for low, high in AGE_BANDS:
+                enrolled = counts[(district.code, low, high)]
+                others = max(1, round(enrolled * self.rng.uniform(0.002, 0.008)))
+                cohorts.append(AgeCohortPlan(district.code, low, high, enrolled + others))
+        return tuple(cohorts)
+
 
     # ------------------------------------------------------------------ accounts
     def _username_for(self, full_name: str) -> str:
@@ -731,7 +852,9 @@ class _PlanBuilder:
             for index, unit in enumerate(school.classes)
         }
 
-    def _accounts_and_roles(self, *, bureau: UnitPlan, district: UnitPlan) -> None:
+    def _accounts_and_roles(
+        self, *, bureau: UnitPlan, district: UnitPlan, register: RegisterBuilder
+    ) -> None:
         rng = self.rng
         self._outside_account("admin", gender=rng.choice((Gender.MALE, Gender.FEMALE)))
         self.roles.append(RolePlan("admin", Role.SYSTEM_ADMIN, bureau.code))
@@ -749,27 +872,13 @@ class _PlanBuilder:
                     username = "principal" if school is first else ""
                     self._account(member, username)
                     self.roles.append(RolePlan(member.username, Role.PRINCIPAL, school.code))
+            # Every 班主任 has an account (their roles follow from the teaching assignments).
             for unit in school.classes:
                 head = heads[school.code][unit.code]
-                username = self._account(head, "teacher" if head is demo_teacher else "")
-                self.roles.append(RolePlan(username, Role.HEAD_TEACHER, unit.code))
-        # Every member of the first school's staff has an account, and its classes have
-        # their subject teachers.
+                self._account(head, "teacher" if head is demo_teacher else "")
+        # Every member of the first school's staff has an account.
         for member in first.staff:
             self._account(member)
-        self._subject_teachers(first, heads[first.code])
-        # The demo teacher also teaches the class (its subject may not be on the timetable).
-        if not any(
-            role.username == "teacher"
-            and role.role == Role.SUBJECT_TEACHER
-            and role.unit_code == first_class.code
-            for role in self.roles
-        ):
-            self.roles.append(
-                RolePlan(
-                    "teacher", Role.SUBJECT_TEACHER, first_class.code, f"任教{demo_teacher.subject}"
-                )
-            )
 
         # teacher2: a subject teacher of a class of the second school, not its 班主任.
         other_class = second.classes[0]
@@ -786,383 +895,107 @@ class _PlanBuilder:
             (m for m in second_teachers if m.subject == "数学"),
             second_teachers[0] if second_teachers else heads[second.code][other_class.code],
         )
-        username = self._account(teacher2, "teacher2")
-        self.roles.append(
-            RolePlan(username, Role.SUBJECT_TEACHER, other_class.code, f"任教{teacher2.subject}")
+        self._account(teacher2, "teacher2")
+
+        pinned = {
+            (first_class.code, demo_teacher.subject): demo_teacher,
+            (other_class.code, teacher2.subject): teacher2,
+        }
+        for school in self.schools:
+            self._teaching_assign(school, heads[school.code], pinned)
+        self._teaching_roles()
+        # The demo teachers keep their class between terms as well.
+        self.roles += [
+            RolePlan("teacher", Role.HEAD_TEACHER, first_class.code, STANDING_NOTE),
+            RolePlan("teacher", Role.SUBJECT_TEACHER, first_class.code, STANDING_NOTE),
+            RolePlan("teacher2", Role.SUBJECT_TEACHER, other_class.code, STANDING_NOTE),
+        ]
+
+        # parent: the father or mother of the first pupil of the demo teacher's class.
+        child = next(pupil for pupil in register.pupils if pupil.protected)
+        relation = rng.choice((GuardianRelation.FATHER, GuardianRelation.MOTHER))
+        guardian = register.link_account(child, relation=relation, username="parent")
+        self.accounts.append(
+            AccountPlan("parent", guardian.name, guardian.mobile, demo_login=True)
         )
-
-        # parent: guardian of the first pupil of the demo teacher's class.
-        child = next(s for s in self.students if s.class_code == first_class.code)
-        gender = rng.choice((Gender.MALE, Gender.FEMALE))
-        surname = _surname_of(child.name) if gender == Gender.MALE else ""
-        self._outside_account("parent", gender=gender, surname=surname)
         self.roles.append(RolePlan("parent", Role.GUARDIAN, first.code))
-        relation = GuardianRelation.FATHER if gender == Gender.MALE else GuardianRelation.MOTHER
-        self.guardianships.append(GuardianshipPlan("parent", child.id_number, relation))
 
-    def _subject_teachers(self, school: _SchoolDraft, heads: dict[str, _StaffDraft]) -> None:
-        """Assign 任课教师 to every class of ``school``: each subject's teachers in turn."""
+    def _teaching_assign(
+        self,
+        school: _SchoolDraft,
+        heads: dict[str, _StaffDraft],
+        pinned: dict[tuple[str, str], _StaffDraft],
+    ) -> None:
+        """任课安排 of every class of ``school`` for the term: its 班主任, and a teacher for each
+        subject of the stage (the 班主任 for their own subject; otherwise the subject's least
+        busy teacher; in a school without one, the least busy teacher of the school)."""
+        able = [
+            m for m in school.staff if m.is_teacher and m.status != StaffStatus.LONG_SICK_LEAVE
+        ]
+        # The principal teaches only where nobody else can (or as 班主任 of last resort).
+        teachers = [m for m in able if not m.is_principal] or able
+        load = {id(member): 0 for member in school.staff}
         by_subject: dict[str, list[_StaffDraft]] = {}
-        for member in school.staff:
-            if member.is_teacher and member.status != StaffStatus.LONG_SICK_LEAVE:
-                by_subject.setdefault(member.subject, []).append(member)
-        turns = {subject: cycle(members) for subject, members in by_subject.items()}
+        for member in teachers:
+            by_subject.setdefault(member.subject, []).append(member)
         for unit in school.classes:
             grade = unit.grade if unit.grade is not None else 1
-            subjects = layouts.CLASS_SUBJECTS.get(grade, layouts.PRIMARY_CLASS_SUBJECTS)
             head = heads[unit.code]
+            self.teaching.append(_Teaching(head, unit.code, TeachingRole.HEAD_TEACHER, "", None))
+            subjects = list(staffing.class_subjects(grade))
+            subjects += [
+                subject
+                for (code, subject) in pinned
+                if code == unit.code and subject not in subjects
+            ]
             for subject in subjects:
-                if subject not in turns:
-                    continue
-                teacher = head if head.subject == subject else next(turns[subject])
-                username = self._account(teacher)
-                self.roles.append(
-                    RolePlan(username, Role.SUBJECT_TEACHER, unit.code, f"任教{subject}")
+                periods = staffing.weekly_periods(subject, grade)
+                teacher = pinned.get((unit.code, subject))
+                if teacher is None and head.subject == subject:
+                    teacher = head
+                if teacher is None:
+                    pool = by_subject.get(subject) or teachers
+                    teacher = min(pool, key=lambda member: load[id(member)])
+                load[id(teacher)] += periods
+                self.teaching.append(
+                    _Teaching(teacher, unit.code, TeachingRole.SUBJECT_TEACHER, subject, periods)
                 )
 
+    def _teaching_roles(self) -> None:
+        """Role assignments for the linked accounts, as ``staff.services._sync_role`` makes
+        them: one per (account, role, class, term), noting the first assignment behind it."""
+        start, end = self.term
+        seen: set[tuple[str, str, str]] = set()
+        for index, assignment in enumerate(self.teaching):
+            username = assignment.staff.username
+            if not username:
+                continue
+            role = (
+                Role.HEAD_TEACHER
+                if assignment.role == TeachingRole.HEAD_TEACHER
+                else Role.SUBJECT_TEACHER
+            )
+            key = (username, role, assignment.class_code)
+            if key in seen:
+                continue
+            seen.add(key)
+            self.roles.append(
+                RolePlan(
+                    username,
+                    role,
+                    assignment.class_code,
+                    valid_from=start,
+                    valid_until=end,
+                    assignment_index=index,
+                )
+            )
 
-def demo_plan_build(*, scale: int = 1, seed: int = DEFAULT_SEED) -> DemoPlan:
-    """Return the plan of a demo district: a pure function of ``scale`` and ``seed``."""
+
+def demo_plan_build(
+    *, scale: int = 1, seed: int = DEFAULT_SEED, today: date | None = None
+) -> DemoPlan:
+    """Return the plan of a demo district: a pure function of its arguments (``today`` defaults
+    to the current day; it places the 异动 and picks the current term)."""
     if scale < 1:
         raise ValueError("scale must be at least 1")
-    return _PlanBuilder(scale=scale, seed=seed).build()
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def _batched(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _free_usernames(plan: DemoPlan) -> dict[str, str]:
-    """Map each planned username to one not yet taken in the database (usually itself)."""
-    taken = {name.lower() for name in User.objects.values_list("username", flat=True)}
-    planned = {account.username for account in plan.accounts}
-    result: dict[str, str] = {}
-    for account in plan.accounts:
-        name = account.username
-        if name in taken:
-            suffix = 2
-            while f"{name}{suffix}" in taken or f"{name}{suffix}" in planned:
-                suffix += 1
-            taken.add(f"{name}{suffix}")
-            name = f"{name}{suffix}"
-        result[account.username] = name
-    return result
-
-
-class _PinyinCache:
-    """Pinyin keys per distinct name: pupils' names repeat at city scale."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, tuple[str, str]] = {}
-
-    def __call__(self, text: str) -> tuple[str, str]:
-        keys = self.keys.get(text)
-        if keys is None:
-            keys = self.keys[text] = pinyin_keys(text)
-        return keys
-
-
-@transaction.atomic
-def demo_plan_load(*, plan: DemoPlan) -> dict[str, int]:
-    """Write ``plan`` to the database in bulk; return the unit ids by code.
-
-    Expects no organisation tree in the database (``closure_rebuild`` replaces the closure).
-    """
-    keys = _PinyinCache()
-    for name, start_on, end_on, terms in school_years(CURRENT_YEAR):
-        year = SchoolYear.objects.create(name=name, start_on=start_on, end_on=end_on)
-        Term.objects.bulk_create(
-            Term(school_year=year, number=number, start_on=start, end_on=end)
-            for number, (start, end) in enumerate(terms, start=1)
-        )
-
-    unit_ids: dict[str, int] = {}
-    for depth in sorted({unit.depth for unit in plan.units}):
-        batch: list[OrgUnit] = []
-        for unit in plan.units:
-            if unit.depth != depth:
-                continue
-            pinyin, initials = keys(unit.name)
-            school_code = unit.school_code if unit.school_code != unit.code else None
-            batch.append(
-                OrgUnit(
-                    code=unit.code,
-                    name=unit.name,
-                    kind=unit.kind,
-                    parent_id=unit_ids[unit.parent_code] if unit.parent_code else None,
-                    school_id=unit_ids[school_code] if school_code else None,
-                    depth=unit.depth,
-                    school_type=unit.school_type,
-                    office_type=unit.office_type,
-                    grade=unit.grade,
-                    class_number=unit.class_number,
-                    entry_year=unit.entry_year,
-                    subject=unit.subject,
-                    address=unit.address,
-                    sort_order=unit.sort_order,
-                    name_pinyin=pinyin,
-                    name_initials=initials,
-                )
-            )
-        OrgUnit.objects.bulk_create(batch, batch_size=1000)
-        unit_ids.update((unit.code, unit.pk) for unit in batch)
-    OrgUnit.objects.filter(kind=UnitKind.SCHOOL, school__isnull=True).update(school_id=F("id"))
-    closure_rebuild(
-        (unit_ids[unit.code], unit_ids[unit.parent_code] if unit.parent_code else None)
-        for unit in plan.units
-    )
-
-    usernames = _free_usernames(plan)
-    taken_mobiles = set(User.objects.exclude(mobile=None).values_list("mobile", flat=True))
-    users: list[User] = []
-    for account in plan.accounts:
-        pinyin, initials = keys(account.full_name)
-        user = User(
-            username=usernames[account.username],
-            full_name=account.full_name,
-            mobile=account.mobile if account.mobile not in taken_mobiles else None,
-            name_pinyin=pinyin,
-            name_initials=initials,
-        )
-        # Only the demo logins can log in (validators are deliberately not run on the demo
-        # password); the other accounts wait for an administrator to set a password.
-        if account.demo_login:
-            user.set_password(DEMO_PASSWORD)
-        else:
-            user.set_unusable_password()
-        users.append(user)
-    User.objects.bulk_create(users, batch_size=1000)
-    user_ids = {
-        account.username: user.pk for account, user in zip(plan.accounts, users, strict=True)
-    }
-
-    staff: list[StaffMember] = []
-    for member in plan.staff:
-        pinyin, initials = keys(member.name)
-        staff.append(
-            StaffMember(
-                org_unit_id=unit_ids[member.school_code],
-                user_id=user_ids[member.username] if member.username else None,
-                name=member.name,
-                gender=member.gender,
-                birth_date=member.birth_date,
-                id_number=member.id_number,
-                mobile=member.mobile,
-                post_category=member.post_category,
-                status=member.status,
-                subject=member.subject,
-                name_pinyin=pinyin,
-                name_initials=initials,
-            )
-        )
-    StaffMember.objects.bulk_create(staff, batch_size=1000)
-
-    entry_years = {unit.code: unit.entry_year for unit in plan.units if unit.entry_year}
-    for chunk in _batched(plan.students, 5000):
-        rows: list[Student] = []
-        for pupil in chunk:
-            pinyin, initials = keys(pupil.name)
-            rows.append(
-                Student(
-                    school_id=unit_ids[pupil.school_code],
-                    school_class_id=unit_ids[pupil.class_code],
-                    name=pupil.name,
-                    gender=pupil.gender,
-                    birth_date=pupil.birth_date,
-                    id_number=pupil.id_number,
-                    enrolled_on=date(entry_years.get(pupil.class_code, CURRENT_YEAR), 9, 1),
-                    name_pinyin=pinyin,
-                    name_initials=initials,
-                )
-            )
-        created = Student.objects.bulk_create(rows, batch_size=1000)
-        _register_history(created, school_start=date(CURRENT_YEAR, 9, 1))
-
-    RoleAssignment.objects.bulk_create(
-        (
-            RoleAssignment(
-                user_id=user_ids[role.username],
-                role=role.role,
-                org_unit_id=unit_ids[role.unit_code],
-                note=role.note,
-            )
-            for role in plan.roles
-        ),
-        batch_size=1000,
-    )
-    children = dict(
-        Student.objects.filter(
-            id_number__in=[g.student_id_number for g in plan.guardianships]
-        ).values_list("id_number", "pk")
-    )
-    full_names = {account.username: account.full_name for account in plan.accounts}
-    guardians = {
-        g.username: Guardian.objects.create(
-            name=full_names[g.username], user_id=user_ids[g.username]
-        )
-        for g in plan.guardianships
-    }
-    Guardianship.objects.bulk_create(
-        Guardianship(
-            student_id=children[g.student_id_number],
-            guardian=guardians[g.username],
-            relation=g.relation,
-        )
-        for g in plan.guardianships
-    )
-
-    for alliance_plan in plan.alliances:
-        alliance = SchoolAlliance.objects.create(
-            code=alliance_plan.code,
-            name=alliance_plan.name,
-            kind=AllianceKind.DISTRICT_ALLIANCE,
-            owner_id=unit_ids[alliance_plan.owner_code],
-            lead_school_id=unit_ids[alliance_plan.lead_code],
-            founded_on=alliance_plan.founded_on,
-        )
-        AllianceMembership.objects.bulk_create(
-            AllianceMembership(
-                alliance=alliance,
-                school_id=unit_ids[code],
-                joined_on=alliance_plan.founded_on,
-            )
-            for code in alliance_plan.member_codes
-        )
-    for cluster_plan in plan.clusters:
-        cluster = ResearchCluster.objects.create(
-            code=cluster_plan.code,
-            name=cluster_plan.name,
-            owner_id=unit_ids[cluster_plan.owner_code],
-            subject=cluster_plan.subject,
-            grade=cluster_plan.grade,
-            lead_school_id=unit_ids[cluster_plan.lead_code],
-        )
-        cluster.member_schools.set([unit_ids[code] for code in cluster_plan.member_codes])
-    return unit_ids
-
-
-# --------------------------------------------------------------------------- wiping
-
-
-def demo_data_wipe() -> None:
-    """Delete the organisation tree and everything the demo generator creates.
-
-    Accounts are deleted too, except superusers (the demo usernames always go). Audit rows
-    are append-only and stay. Raises ``ProtectedError`` when rows of other modules still
-    refer to the tree.
-    """
-    linked_users = (
-        Q(username__in=DEMO_USERNAMES)
-        | Q(pk__in=RoleAssignment.objects.values("user_id"))
-        | Q(pk__in=StaffMember.objects.filter(user__isnull=False).values("user_id"))
-        | Q(pk__in=Guardianship.objects.values("guardian_id"))
-    )
-    user_ids = list(
-        User.objects.filter(linked_users)
-        .exclude(Q(is_superuser=True) & ~Q(username__in=DEMO_USERNAMES))
-        .values_list("pk", flat=True)
-    )
-    Guardianship.objects.all().delete()
-    Student.objects.all().delete()
-    StaffMember.objects.all().delete()
-    RoleAssignment.objects.all().delete()
-    ApiToken.objects.filter(user_id__in=user_ids).delete()
-    User.objects.filter(pk__in=user_ids).delete()
-    ResearchCluster.objects.all().delete()
-    AllianceMembership.objects.all().delete()
-    SchoolAlliance.objects.all().delete()
-    OrgUnitClosure.objects.all().delete()
-    # Detach the tree first: ``parent`` and ``school`` are PROTECT references within it.
-    OrgUnit.objects.update(parent=None, school=None)
-    OrgUnit.objects.all().delete()
-    Term.objects.all().delete()
-    SchoolYear.objects.all().delete()
-
-
-# --------------------------------------------------------------------------- entry point
-
-
-@dataclass(frozen=True)
-class DemoResult:
-    plan: DemoPlan
-    summary: DemoSummary
-    wiped: bool
-
-
-@transaction.atomic
-def demo_district_create(
-    *, scale: int = 1, seed: int = DEFAULT_SEED, force: bool = False
-) -> DemoResult:
-    """Build and load the demo district; refuse a non-empty database unless ``force``.
-
-    Raises ``DemoDataExistsError`` when an organisation tree exists and ``force`` is false, and
-    ``ProtectedError`` when ``force`` cannot wipe it because other data refers to it.
-    """
-    wiped = False
-    if OrgUnit.objects.exists():
-        if not force:
-            raise DemoDataExistsError("数据库中已有组织机构。")
-        demo_data_wipe()
-        wiped = True
-    elif User.objects.filter(username__in=DEMO_USERNAMES).exists():
-        if not force:
-            raise DemoDataExistsError("数据库中已有演示账号（admin、teacher 等）。")
-        demo_data_wipe()
-        wiped = True
-    plan = demo_plan_build(scale=scale, seed=seed)
-    unit_ids = demo_plan_load(plan=plan)
-    summary = plan.summary()
-    bureau = OrgUnit.objects.get(pk=unit_ids["B01"])
-    audit_record(
-        actor=None,
-        action=AuditAction.IMPORT,
-        event="demo.demo_data",
-        target=bureau,
-        org_unit_id=bureau.pk,
-        actor_label="xiaowu demo_data",
-        changes={
-            "scale": scale,
-            "seed": seed,
-            "wiped": wiped,
-            "schools": summary.schools,
-            "classes": summary.classes,
-            "staff": summary.staff,
-            "students": summary.students,
-            "accounts": summary.accounts,
-        },
-    )
-    return DemoResult(plan=plan, summary=summary, wiped=wiped)
-
-
-def _register_history(students: list[Student], *, school_start: date) -> None:
-    """Give bulk-created students what the register services would: an open class membership
-    and an 入学 event dated at the start of their entry year (or of this school year)."""
-    memberships = []
-    events = []
-    for student in students:
-        start = student.enrolled_on or school_start
-        if student.school_class_id is None:
-            continue
-        memberships.append(
-            ClassMembership(
-                student_id=student.pk,
-                school_id=student.school_id,
-                school_class_id=student.school_class_id,
-                start_on=start,
-            )
-        )
-        events.append(
-            StatusChange(
-                student_id=student.pk,
-                school_id=student.school_id,
-                kind=StatusChangeKind.ENROLLMENT,
-                effective_on=start,
-                to_class_id=student.school_class_id,
-            )
-        )
-    ClassMembership.objects.bulk_create(memberships, batch_size=2000)
-    StatusChange.objects.bulk_create(events, batch_size=2000)
+    return _PlanBuilder(scale=scale, seed=seed, today=today or timezone.localdate()).build()

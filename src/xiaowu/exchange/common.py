@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from xiaowu.core.pinyin import pinyin_keys
-from xiaowu.core.tabular import CellError, Column, is_blank
+from xiaowu.core.tabular import CellError, Column, Reader, is_blank
 from xiaowu.exchange.reader import RowError, Table
 
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
@@ -15,6 +15,9 @@ ACTION_LABELS = {CREATE: "新增", UPDATE: "更新", UNCHANGED: "未变化", ERR
 PREVIEW_ROWS = 20
 # ``IN (…)`` lists stay below SQLite's historical 999-parameter limit.
 QUERY_CHUNK = 900
+
+MEMO_LIMIT = 2048
+_BLANK: tuple[bool, Any] = (False, None)
 
 _T = TypeVar("_T")
 
@@ -57,24 +60,42 @@ class Counts:
 
 
 def parse_rows(table: Table, columns: Sequence[Column]) -> list[ParsedRow]:
-    """Read every cell of every row with its column's reader; blank cells are left out."""
+    """Read every cell of every row with its column's reader; blank cells are left out.
+
+    Results are memoised per column while the column has few distinct values (性别, 民族,
+    班级 …), which is where most of the cells of a large roster are.
+    """
     by_key = {column.key: column for column in columns}
-    readers = [
-        (key, index, table.headers.headers[key], by_key[key].read)
+    readers: list[tuple[str, int, str, Reader, dict[tuple[type, object], tuple[bool, Any]]]] = [
+        (key, index, table.headers.headers[key], by_key[key].read, {})
         for key, index in table.headers.columns.items()
     ]
     parsed: list[ParsedRow] = []
     for number, cells in table.rows:
         row = ParsedRow(row=number, values={})
         width = len(cells)
-        for key, index, header, read in readers:
+        for key, index, header, read, memo in readers:
             cell = cells[index] if index < width else None
-            if is_blank(cell):
+            if cell is None or cell == "":
                 continue
-            try:
-                row.values[key] = read(cell)
-            except CellError as exc:
-                row.error(header, exc.message)
+            memo_key = (type(cell), cell)
+            result = memo.get(memo_key)
+            if result is None:
+                if is_blank(cell):
+                    result = _BLANK
+                else:
+                    try:
+                        result = (True, read(cell))
+                    except CellError as exc:
+                        result = (False, exc.message)
+                if len(memo) < MEMO_LIMIT:
+                    memo[memo_key] = result
+            if result is _BLANK:
+                continue
+            if result[0]:
+                row.values[key] = result[1]
+            else:
+                row.error(header, result[1])
         parsed.append(row)
     return parsed
 

@@ -120,6 +120,9 @@ class ClassIndex:
 
 
 # --------------------------------------------------------------------------- plan
+LINK_SAME, LINK_CREATE, LINK_UPDATE = "same", "create", "update"
+
+
 @dataclass
 class GuardianLink:
     """One 成员 column group of a row: who, and as what, to the student."""
@@ -128,15 +131,17 @@ class GuardianLink:
     target: tuple[Any, ...]
     relation: str | None
     is_custodian: bool | None
+    state: str = LINK_CREATE
 
 
 @dataclass
 class GuardianTarget:
-    """A guardian the file names: an existing row (``guardian``) or one to create."""
+    """A guardian the file names: an existing row (``guardian_id``) or one to create."""
 
     name: str
     mobile: str
-    guardian: Guardian | None
+    guardian_id: int | None
+    current: dict[str, str] = field(default_factory=dict)  # stored values of an existing one
     attributes: dict[str, str] = field(default_factory=dict)  # first value the file gives
     changed: list[str] = field(default_factory=list)
 
@@ -275,22 +280,23 @@ def _guardian_slots(row: ParsedRow, table: Table) -> list[dict[str, Any]]:
 def _fetch_students(
     ids: list[str], numbers: list[str], *, for_update: bool
 ) -> tuple[dict[str, Student], dict[str, Student]]:
+    """Load the students whose ID number or 学籍号 the file names (in chunks)."""
     students = Student.objects.all()
     if for_update:
         students = students.select_for_update()
     by_id: dict[str, Student] = {}
-    by_number: dict[str, Student] = {}
-    loaded: dict[int, Student] = {}
-
-    def keep(student: Student) -> Student:
-        return loaded.setdefault(student.pk, student)
-
     for chunk in chunked(ids):
         for student in students.filter(id_number__in=chunk):
-            by_id[student.id_number or ""] = keep(student)
-    for chunk in chunked(numbers):
+            by_id[student.id_number or ""] = student
+    by_number = {
+        student.national_student_number: student
+        for student in by_id.values()
+        if student.national_student_number
+    }
+    missing = [number for number in numbers if number not in by_number]
+    for chunk in chunked(missing):
         for student in students.filter(national_student_number__in=chunk):
-            by_number[student.national_student_number or ""] = keep(student)
+            by_number[student.national_student_number or ""] = student
     return by_id, by_number
 
 
@@ -445,9 +451,7 @@ def student_import_plan(
             and header("disability_type") not in row.changed
         ):
             row.changed.append(header("disability_type"))
-        guardian_changes = any(plan.targets[link.target].changed for link in row.links) or any(
-            plan.targets[link.target].guardian is None for link in row.links
-        )
+        guardian_changes = any(plan.targets[link.target].changed for link in row.links)
         if row.changed or row.class_change or row.link_changes or guardian_changes:
             row.action = UPDATE
             plan.counts.updated += 1
@@ -490,10 +494,18 @@ def _check_class_changes(
         row.class_change = True
 
 
-def _link_differs(link: GuardianLink, existing: Guardianship) -> bool:
-    return (link.relation is not None and link.relation != existing.relation) or (
-        link.is_custodian is not None and link.is_custodian != existing.is_custodian
+def _link_differs(link: GuardianLink, relation: str, is_custodian: bool) -> bool:
+    return (link.relation is not None and link.relation != relation) or (
+        link.is_custodian is not None and link.is_custodian != is_custodian
     )
+
+
+@dataclass(frozen=True)
+class _KnownGuardian:
+    pk: int
+    name: str
+    mobile: str
+    attributes: dict[str, str]
 
 
 def _plan_guardians(
@@ -503,26 +515,42 @@ def _plan_guardians(
 
     A guardian with a phone number is shared by everyone who names the same name and phone
     (siblings); without a phone, only the student's own guardian of that name is reused.
+    Reads plain value tuples: model instances are built only for what changes.
     """
     live = [(row, slots) for parsed_row, row, slots in rows if slots and not parsed_row.errors]
     if not live:
         return
+    attributes = ("name", "mobile", "employer", "id_type", "id_number")
     mobiles = sorted({slot.get("mobile", "") for _row, slots in live for slot in slots} - {""})
-    shared: dict[tuple[str, str], Guardian] = {}
+    shared: dict[tuple[str, str], _KnownGuardian] = {}
     for chunk in chunked(mobiles):
-        for known in Guardian.objects.filter(mobile__in=chunk).order_by("pk"):
+        for pk, *values in (
+            Guardian.objects.filter(mobile__in=chunk).order_by("pk").values_list("pk", *attributes)
+        ):
+            known = _KnownGuardian(
+                pk, values[0], values[1], dict(zip(attributes, values, strict=True))
+            )
             shared.setdefault((known.name, known.mobile), known)
     student_ids = [row.student.pk for row, _slots in live if row.student is not None]
-    links: dict[int, dict[int, Guardianship]] = defaultdict(dict)
-    linked_by_name: dict[int, dict[str, Guardian]] = defaultdict(dict)
+    links: dict[int, dict[int, tuple[str, bool]]] = defaultdict(dict)
+    linked_by_name: dict[int, dict[str, _KnownGuardian]] = defaultdict(dict)
     for chunk in chunked(student_ids):
-        for linked in (
+        for student_id, guardian_id, relation, is_custodian, *values in (
             Guardianship.objects.filter(student_id__in=chunk)
-            .select_related("guardian")
             .order_by("pk")
+            .values_list(
+                "student_id",
+                "guardian_id",
+                "relation",
+                "is_custodian",
+                *(f"guardian__{name}" for name in attributes),
+            )
         ):
-            links[linked.student_id][linked.guardian_id] = linked
-            linked_by_name[linked.student_id].setdefault(linked.guardian.name, linked.guardian)
+            links[student_id][guardian_id] = (relation, is_custodian)
+            known = _KnownGuardian(
+                guardian_id, values[0], values[1], dict(zip(attributes, values, strict=True))
+            )
+            linked_by_name[student_id].setdefault(known.name, known)
     # Rows of students already in the register first: a guardian whose phone number changed
     # is found through the student's own link, and siblings added later reuse that guardian.
     live.sort(key=lambda item: item[0].student is None)
@@ -541,7 +569,15 @@ def _plan_guardians(
                 target = ("new", name, mobile)
             else:
                 target = ("row", row.row, slot["slot"])
-            entry = plan.targets.setdefault(target, GuardianTarget(name, mobile, guardian))
+            entry = plan.targets.setdefault(
+                target,
+                GuardianTarget(
+                    name,
+                    mobile,
+                    guardian.pk if guardian else None,
+                    current=guardian.attributes if guardian else {},
+                ),
+            )
             for attribute in GUARDIAN_ATTRIBUTES:
                 if slot.get(attribute):
                     entry.attributes.setdefault(attribute, slot[attribute])
@@ -552,19 +588,25 @@ def _plan_guardians(
                 is_custodian=slot.get("is_custodian"),
             )
             row.links.append(link)
-            existing = (
+            stored = (
                 links[student_pk].get(guardian.pk)
                 if student_pk is not None and guardian is not None
                 else None
             )
-            if existing is None or _link_differs(link, existing):
+            if stored is None:
+                link.state = LINK_CREATE
                 row.link_changes += 1
+            elif _link_differs(link, *stored):
+                link.state = LINK_UPDATE
+                row.link_changes += 1
+            else:
+                link.state = LINK_SAME
     for entry in plan.targets.values():
-        if entry.guardian is not None:
+        if entry.guardian_id is not None:
             entry.changed = [
                 attribute
                 for attribute, value in entry.attributes.items()
-                if getattr(entry.guardian, attribute) != value
+                if entry.current.get(attribute) != value
             ]
 
 
@@ -723,7 +765,7 @@ def _apply_class_changes(
 
 
 def _apply_guardians(plan: StudentPlan, *, now: datetime) -> int:
-    creating = {key: entry for key, entry in plan.targets.items() if entry.guardian is None}
+    creating = [entry for entry in plan.targets.values() if entry.guardian_id is None]
     new_guardians = [
         Guardian(
             name=entry.name,
@@ -732,64 +774,60 @@ def _apply_guardians(plan: StudentPlan, *, now: datetime) -> int:
             id_type=entry.attributes.get("id_type", ""),
             id_number=entry.attributes.get("id_number", ""),
         )
-        for entry in creating.values()
+        for entry in creating
     ]
     Guardian.objects.bulk_create(new_guardians, batch_size=1000)
-    for entry, guardian in zip(creating.values(), new_guardians, strict=True):
-        entry.guardian = guardian
-    changing = [
-        entry for key, entry in plan.targets.items() if entry.changed and key[0] == "guardian"
-    ]
-    for entry in changing:
-        if entry.guardian is None:
-            continue
-        for attribute in entry.changed:
-            setattr(entry.guardian, attribute, entry.attributes[attribute])
-        entry.guardian.updated_at = now
-    if changing:
-        Guardian.objects.bulk_update(
-            [entry.guardian for entry in changing if entry.guardian is not None],
-            [*GUARDIAN_ATTRIBUTES, "updated_at"],
-            batch_size=500,
-        )
+    for entry, guardian in zip(creating, new_guardians, strict=True):
+        entry.guardian_id = guardian.pk
+    changing = {
+        entry.guardian_id: entry
+        for entry in plan.targets.values()
+        if entry.changed and entry.guardian_id is not None
+    }
+    for chunk in chunked(list(changing)):
+        stored = list(Guardian.objects.filter(pk__in=chunk))
+        for guardian in stored:
+            for attribute in changing[guardian.pk].changed:
+                setattr(guardian, attribute, changing[guardian.pk].attributes[attribute])
+            guardian.updated_at = now
+        Guardian.objects.bulk_update(stored, [*GUARDIAN_ATTRIBUTES, "updated_at"])
     # Guardianships: create the missing ones, correct relation / custodian flags.
-    student_ids = [row.student.pk for row in plan.rows if row.links and row.student is not None]
-    existing: dict[tuple[int, int], Guardianship] = {}
-    for chunk in chunked(student_ids):
-        for linked in Guardianship.objects.filter(student_id__in=chunk):
-            existing[(linked.student_id, linked.guardian_id)] = linked
     to_create: dict[tuple[int, int], Guardianship] = {}
-    to_update: dict[int, Guardianship] = {}
+    to_update: dict[tuple[int, int], GuardianLink] = {}
     for row in plan.rows:
         if row.student is None or row.action not in (CREATE, UPDATE):
             continue
         for link in row.links:
-            linked_guardian = plan.targets[link.target].guardian
-            if linked_guardian is None:
+            guardian_id = plan.targets[link.target].guardian_id
+            if guardian_id is None or link.state == LINK_SAME:
                 continue
-            pair = (row.student.pk, linked_guardian.pk)
-            current = existing.get(pair)
-            if current is None:
+            pair = (row.student.pk, guardian_id)
+            if link.state == LINK_CREATE:
                 to_create.setdefault(
                     pair,
                     Guardianship(
                         student_id=row.student.pk,
-                        guardian_id=linked_guardian.pk,
+                        guardian_id=guardian_id,
                         relation=link.relation or GuardianRelation.OTHER,
                         is_custodian=True if link.is_custodian is None else link.is_custodian,
                     ),
                 )
-                continue
-            if link.relation is not None and link.relation != current.relation:
-                current.relation = link.relation
-                to_update[current.pk] = current
-            if link.is_custodian is not None and link.is_custodian != current.is_custodian:
-                current.is_custodian = link.is_custodian
-                to_update[current.pk] = current
+            else:
+                to_update.setdefault(pair, link)
     Guardianship.objects.bulk_create(to_create.values(), batch_size=2000)
-    for changed_link in to_update.values():
-        changed_link.updated_at = now
+    updated: list[Guardianship] = []
+    for chunk in chunked(sorted({student_id for student_id, _g in to_update})):
+        for stored_link in Guardianship.objects.filter(student_id__in=chunk):
+            change = to_update.get((stored_link.student_id, stored_link.guardian_id))
+            if change is None:
+                continue
+            if change.relation is not None:
+                stored_link.relation = change.relation
+            if change.is_custodian is not None:
+                stored_link.is_custodian = change.is_custodian
+            stored_link.updated_at = now
+            updated.append(stored_link)
     Guardianship.objects.bulk_update(
-        list(to_update.values()), ["relation", "is_custodian", "updated_at"], batch_size=500
+        updated, ["relation", "is_custodian", "updated_at"], batch_size=500
     )
     return len(new_guardians)

@@ -272,3 +272,16 @@ def special_group_counts(*, actor: User, root_id: int | None = None) -> dict[str
         }
     )
     return {key: int(value or 0) for key, value in counts.items()}
+
+
+def age_cohort_population_list(*, actor: User, school_year_id: int) -> list[AgeCohortPopulation]:
+    """Stated 适龄人口 figures of one school year, for units in the actor's organisational scope."""
+    scope = scope_for(actor)
+    rows = AgeCohortPopulation.objects.filter(school_year_id=school_year_id)
+    if not scope.is_global:
+        rows = rows.filter(org_unit__in=unit_subtree(scope.org_roots))
+    return list(
+        rows.select_related("org_unit", "school_year").order_by(
+            "org_unit__depth", "org_unit__code", "age_from", "age_to"
+        )
+    )

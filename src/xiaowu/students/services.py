@@ -344,7 +344,7 @@ def student_update(*, actor: User, student: Student, version: int, **changes: An
     if not changed:
         return locked
     locked.version = version + 1
-    locked.save()
+    locked.save(update_fields=[*data, "name_pinyin", "name_initials", "version", "updated_at"])
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,

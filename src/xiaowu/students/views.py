@@ -48,6 +48,7 @@ from xiaowu.students.models import (
 from xiaowu.students.reference import PROVINCES
 from xiaowu.students.selectors import (
     SPECIAL_GROUPS,
+    age_cohort_population_list,
     dropout_rate,
     enrollment_rate,
     student_children_of,
@@ -111,17 +112,17 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
     school_id = _int_or_none(params.get("school", ""))
     if school_id not in {s.pk for s in schools}:
         school_id = None
+    grade = _int_or_none(params.get("grade", ""))
+    if grade not in Grade.values:
+        grade = None
     classes = list(
-        school_class_list(actor=actor, school_id=school_id)
+        school_class_list(actor=actor, school_id=school_id, grade=grade)
         .select_related("school")
         .order_by("school__sort_order", "school__code", "grade", "class_number", "code")
     )
     class_id = _int_or_none(params.get("class", ""))
     if class_id not in {c.pk for c in classes}:
         class_id = None
-    grade = _int_or_none(params.get("grade", ""))
-    if grade not in Grade.values:
-        grade = None
     status = params.get("status", StudentStatus.ENROLLED)
     if status not in StudentStatus.values:
         status = STATUS_ALL
@@ -452,17 +453,9 @@ def _stat_units(actor: User) -> QuerySet[OrgUnit]:
 
 
 def _cohorts(actor: User, *, school_year_id: int | None) -> list[AgeCohortPopulation]:
-    # ``students.selectors`` has no list of stated populations yet: the rows are read here,
-    # limited to units inside the actor's organisational scope.
     if school_year_id is None:
         return []
-    return list(
-        AgeCohortPopulation.objects.filter(
-            school_year_id=school_year_id, org_unit__in=org_unit_list(actor=actor).values("pk")
-        )
-        .select_related("org_unit", "school_year")
-        .order_by("org_unit__depth", "org_unit__code", "age_from", "age_to")
-    )
+    return age_cohort_population_list(actor=actor, school_year_id=school_year_id)
 
 
 def _default_period_start(on: date) -> date:

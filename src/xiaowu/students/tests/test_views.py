@@ -68,6 +68,8 @@ def test_list_filters_by_school_and_class_for_a_district_leader(world, client_fo
         "李小红",
     ]
     assert len(names(client.get("/students/"))) == 4
+    # The class filter offers the classes of the chosen school and grade.
+    assert list(client.get("/students/", {"grade": "3"}).context["classes"]) == [world.class_b]
 
 
 def test_special_group_filter_needs_the_right_to_see_special_groups(world, client_for):

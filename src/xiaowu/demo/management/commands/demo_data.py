@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import ProtectedError
 
 from xiaowu.demo.formatting import login_lines, summary_lines
-from xiaowu.demo.generator import DEFAULT_SEED, DemoDataExistsError, demo_district_create
+from xiaowu.demo.generator import DEFAULT_SEED
+from xiaowu.demo.loader import DemoDataExistsError, demo_district_create
 from xiaowu.demo.selectors import demo_login_list
 
 MAX_SCALE = 99  # district codes have two digits
@@ -18,7 +19,8 @@ MAX_SCALE = 99  # district codes have two digits
 
 class Command(BaseCommand):
     help = (
-        "生成演示数据（全部为合成数据）：一个教育局及其学区、学校、班级、教职工、学生和演示账号。"
+        "生成演示数据（全部为合成数据）：一个教育局及其学区、学校、班级、教职工（含任课安排、荣誉）、"
+        "学生（含学籍异动、监护人）和演示账号。"
         "规模 1 为一个乡镇学区（10 所学校、43 个教学班）；规模 N 生成 N 个城区学区。"
     )
 
@@ -32,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="数据库非空时先清空组织机构、学生、教职工、角色和相关账号（审计日志保留）",
+            help="数据库非空时先清空组织机构、学生、监护人、教职工、角色和相关账号（审计日志保留）",
         )
         # Used by ``xiaowu demo``, which prints the logins itself.
         parser.add_argument("--no-logins", action="store_true", help=argparse.SUPPRESS)
