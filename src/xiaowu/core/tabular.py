@@ -32,6 +32,7 @@ _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _DATE_TIME_SUFFIX = re.compile(r"^(\S+?)[\sT]+\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 _MONTH_SEPARATED = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*月?$")
 _MONTH_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
+_MONTH_FLOAT = re.compile(r"^(\d{4})\.(\d{1,2})$")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
 _INTEGER_TEXT = re.compile(r"^\d+$")
 # Marks that templates put on header cells: ★ mandatory, * required, (必填) / (选填) notes.
@@ -98,6 +99,14 @@ def text_value(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return fold(str(value))
+
+
+def free_text(value: object) -> str:
+    """Return a free-text cell (address, employer) as typed: runs of white space become one
+    space, control characters go, but full-width punctuation such as （） is kept."""
+    if isinstance(value, str):
+        return " ".join(_CONTROL_CHARS.sub("", value).split())
+    return text_value(value)
 
 
 def compact_text(value: object) -> str:
@@ -187,8 +196,10 @@ def year_month_value(value: object) -> date:
     if isinstance(value, int | float):
         if isinstance(value, float) and not value.is_integer():
             # A number cell holding 2010.09: its decimal digits are the month.
-            whole, _dot, fraction = repr(value).partition(".")
-            return _month(int(whole), int(fraction), repr(value))
+            match = _MONTH_FLOAT.match(repr(value))
+            if match:
+                return _month(int(match.group(1)), int(match.group(2)), repr(value))
+            return date_value(value).replace(day=1)
         number = int(value)
         if 190_001 <= number <= 999_912:
             return _month(number // 100, number % 100, str(number))

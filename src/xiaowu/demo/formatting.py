@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from xiaowu.demo.generator import DEMO_PASSWORD, DemoSummary
 from xiaowu.demo.selectors import DemoLogin
 from xiaowu.org.models import SchoolType
-from xiaowu.students.models import StatusChangeKind
+from xiaowu.students.models import StatusChangeKind, StudentStatus
 from xiaowu.students.selectors import SPECIAL_GROUPS
 
 
@@ -49,6 +49,15 @@ def summary_lines(summary: DemoSummary, *, scale: int, seed: int, seconds: float
         "，".join(f"{low}–{high}周岁 {count} 人" for low, high, count in summary.age_cohorts)
         or "无"
     )
+    others = (
+        "另有"
+        + "、".join(
+            f"{StudentStatus(status).label} {count} 人"
+            for status, count in summary.students_by_status
+        )
+        if summary.students_by_status
+        else "均在校"
+    )
     by_type = "，".join(
         f"{SchoolType(school_type).label} {count} 所"
         for school_type, count in summary.schools_by_type
@@ -58,8 +67,8 @@ def summary_lines(summary: DemoSummary, *, scale: int, seed: int, seconds: float
         f"{summary.bureau}：{summary.districts} 个学区，{summary.schools} 所学校，"
         f"{summary.classes} 个教学班",
         f"  学校：{by_type}",
-        f"  学生：{summary.students} 人（女 {summary.students_female} 人），"
-        f"其中在校 {summary.students_enrolled} 人",
+        f"  学生：{summary.students} 人（女 {summary.students_female} 人）在校；"
+        f"学籍记录 {summary.student_records} 条（{others}）",
         f"  学籍异动（本学年，不含入学）：{events}",
         f"  特殊群体：{groups}",
         f"  监护人：{summary.guardians} 人（监护关系 {summary.guardianships} 条）",
@@ -67,7 +76,8 @@ def summary_lines(summary: DemoSummary, *, scale: int, seed: int, seconds: float
         f"  教职工：{summary.staff} 人（女 {summary.staff_female} 人），"
         f"其中专任教师 {summary.full_time_teachers} 人"
         f"（女 {summary.full_time_teachers_female} 人）",
-        f"  任课安排：{summary.teaching_assignments} 条（当前学期）；荣誉称号：{summary.honours} 项；"
+        f"  任课安排：{summary.teaching_assignments} 条（当前学期）；"
+        f"荣誉称号：{summary.honours} 项；"
         f"有人事状态变动记录的教职工：{summary.staff_with_history} 人",
         f"  账号：{summary.accounts} 个（除演示账号外，教师账号未设置密码，需管理员重置后使用）",
     ]

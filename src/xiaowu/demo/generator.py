@@ -52,7 +52,6 @@ from xiaowu.demo.plans import (
 )
 from xiaowu.demo.register import (
     ClassInfo,
-    PupilDraft,
     RegisterBuilder,
     SchoolInfo,
     event_window,
@@ -131,10 +130,11 @@ class DemoSummary:
     staff_female: int
     full_time_teachers: int
     full_time_teachers_female: int
-    students: int
+    students: int  # 在校生 (enrolled), as the dashboard's 基本情况 counts them
     students_female: int
-    students_enrolled: int
+    student_records: int  # every register row, including 转出 and 休学
     accounts: int
+    students_by_status: tuple[tuple[str, int], ...] = ()  # (status, count) other than 在校
     guardians: int = 0
     guardianships: int = 0
     status_changes: tuple[tuple[str, int], ...] = ()  # (kind, count) beyond 入学, in kind order
@@ -177,13 +177,15 @@ class DemoPlan:
         teachers = [s for s in self.staff if s.post_category == PostCategory.FULL_TIME_TEACHER]
         events = Counter(event.kind for event in self.status_changes)
         pupils = self.students
-        groups = {
-            "left_behind": sum(1 for p in pupils if p.left_behind != "0"),
-            "migrant": sum(1 for p in pupils if p.is_migrant_child),
-            "disability": sum(1 for p in pupils if p.has_disability),
-            "orphan": sum(1 for p in pupils if p.is_orphan),
-            "needy": sum(1 for p in pupils if p.is_needy_family),
-            "boarding": sum(1 for p in pupils if p.study_mode == "2"),
+        enrolled = [p for p in pupils if p.status == StudentStatus.ENROLLED]
+        statuses = Counter(p.status for p in pupils)
+        groups = {  # among the 在校生, like ``students.selectors.special_group_counts``
+            "left_behind": sum(1 for p in enrolled if p.left_behind != "0"),
+            "migrant": sum(1 for p in enrolled if p.is_migrant_child),
+            "disability": sum(1 for p in enrolled if p.has_disability),
+            "orphan": sum(1 for p in enrolled if p.is_orphan),
+            "needy": sum(1 for p in enrolled if p.is_needy_family),
+            "boarding": sum(1 for p in enrolled if p.study_mode == "2"),
         }
         periods = Counter(period.staff_id_number for period in self.staff_periods)
         cohorts: Counter[tuple[int, int]] = Counter()
@@ -198,9 +200,14 @@ class DemoPlan:
             staff_female=sum(1 for s in self.staff if s.gender == Gender.FEMALE),
             full_time_teachers=len(teachers),
             full_time_teachers_female=sum(1 for s in teachers if s.gender == Gender.FEMALE),
-            students=len(pupils),
-            students_female=sum(1 for s in pupils if s.gender == Gender.FEMALE),
-            students_enrolled=sum(1 for s in pupils if s.status == StudentStatus.ENROLLED),
+            students=len(enrolled),
+            students_female=sum(1 for s in enrolled if s.gender == Gender.FEMALE),
+            student_records=len(pupils),
+            students_by_status=tuple(
+                (status.value, statuses[status.value])
+                for status in StudentStatus
+                if status != StudentStatus.ENROLLED and statuses[status.value]
+            ),
             accounts=len(self.accounts),
             guardians=len(self.guardians),
             guardianships=len(self.guardianships),
@@ -316,7 +323,6 @@ def _class_name(*, grade: int, number: int, parallel: int) -> str:
 
 def _share_of(count: int, share: float) -> int:
     return round(count * share)
-
 
 
 class _PlanBuilder:
@@ -573,7 +579,6 @@ class _PlanBuilder:
                 )
             )
 
-
     # ------------------------------------------------------------------ staff
     def _staff_draft(self) -> None:
         for school in self.schools:
@@ -675,7 +680,6 @@ class _PlanBuilder:
             )
             member.mobile = names.mobile_pick(rng, taken=self.mobiles)
 
-
     def _staff_files(self, *, rural: bool) -> None:
         """学历, 职称, 参加工作时间, status periods and honours of every staff member."""
         rng = self.rng
@@ -739,9 +743,7 @@ class _PlanBuilder:
                 self.honours.append(award)
 
     # ------------------------------------------------------------------ pupils
-    def _register(
-        self, districts: list[tuple[UnitPlan, list[_SchoolDraft]]]
-    ) -> RegisterBuilder:
+    def _register(self, districts: list[tuple[UnitPlan, list[_SchoolDraft]]]) -> RegisterBuilder:
         class_grades = {
             unit.code: unit.grade or 0 for unit in self.units if unit.kind == UnitKind.SCHOOL_CLASS
         }
@@ -791,7 +793,6 @@ class _PlanBuilder:
                 others = max(1, round(enrolled * self.rng.uniform(0.002, 0.008)))
                 cohorts.append(AgeCohortPlan(district.code, low, high, enrolled + others))
         return tuple(cohorts)
-
 
     # ------------------------------------------------------------------ accounts
     def _username_for(self, full_name: str) -> str:
@@ -915,9 +916,7 @@ class _PlanBuilder:
         child = next(pupil for pupil in register.pupils if pupil.protected)
         relation = rng.choice((GuardianRelation.FATHER, GuardianRelation.MOTHER))
         guardian = register.link_account(child, relation=relation, username="parent")
-        self.accounts.append(
-            AccountPlan("parent", guardian.name, guardian.mobile, demo_login=True)
-        )
+        self.accounts.append(AccountPlan("parent", guardian.name, guardian.mobile, demo_login=True))
         self.roles.append(RolePlan("parent", Role.GUARDIAN, first.code))
 
     def _teaching_assign(
@@ -929,9 +928,7 @@ class _PlanBuilder:
         """任课安排 of every class of ``school`` for the term: its 班主任, and a teacher for each
         subject of the stage (the 班主任 for their own subject; otherwise the subject's least
         busy teacher; in a school without one, the least busy teacher of the school)."""
-        able = [
-            m for m in school.staff if m.is_teacher and m.status != StaffStatus.LONG_SICK_LEAVE
-        ]
+        able = [m for m in school.staff if m.is_teacher and m.status != StaffStatus.LONG_SICK_LEAVE]
         # The principal teaches only where nobody else can (or as 班主任 of last resort).
         teachers = [m for m in able if not m.is_principal] or able
         load = {id(member): 0 for member in school.staff}

@@ -8,7 +8,7 @@ costs more than the database does, and at scale 20 these are several hundred tho
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -23,7 +23,6 @@ from xiaowu.audit.services import audit_record
 from xiaowu.core.pinyin import pinyin_keys
 from xiaowu.demo.generator import (
     AGE_COHORT_SOURCE,
-    CURRENT_YEAR,
     DEFAULT_SEED,
     DEMO_PASSWORD,
     DEMO_USERNAMES,
@@ -32,6 +31,7 @@ from xiaowu.demo.generator import (
     demo_plan_build,
     school_years,
 )
+from xiaowu.demo.layouts import CURRENT_YEAR
 from xiaowu.org.models import (
     AllianceKind,
     AllianceMembership,
@@ -93,27 +93,33 @@ def _insert_rows(
     ops = connection.ops
     quote = ops.quote_name
     now = timezone.now()
-    named = [meta.get_field(name) for name in fields]
+    named: list[models.Field[Any, Any]] = []
+    for name in fields:
+        field = meta.get_field(name)
+        if not isinstance(field, models.Field):  # pragma: no cover - a programming error
+            raise TypeError(f"{model.__name__}.{name} is no column")
+        named.append(field)
     extra: list[tuple[models.Field[Any, Any], Any]] = []
     for field in meta.concrete_fields:
         if field.primary_key or field in named:
             continue
         auto = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
         extra.append((field, now if auto else field.get_default()))
-    columns = [field.column for field in named] + [field.column for field, _ in extra]
+    columns = [str(field.column) for field in named] + [str(field.column) for field, _ in extra]
 
-    def adapter(field: models.Field[Any, Any]) -> Any:
+    def adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
         if isinstance(field, models.DateTimeField):
             return ops.adapt_datetimefield_value
         if isinstance(field, models.DateField):
             return ops.adapt_datefield_value
         return None
 
+    def adapted(field: models.Field[Any, Any], value: Any) -> Any:
+        adapt = adapter(field)
+        return value if adapt is None or value is None else adapt(value)
+
     adapters = [adapter(field) for field in named]
-    tail = tuple(
-        (adapter(field) or (lambda value: value))(value)  # type: ignore[no-untyped-call]
-        for field, value in extra
-    )
+    tail = tuple(adapted(field, value) for field, value in extra)
     # Table and column names come from the model, not from input.
     sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
         quote(meta.db_table),
@@ -298,43 +304,82 @@ def _load_staff(
     return staff_ids
 
 
+STUDENT_FIELDS = (
+    "school",
+    "school_class",
+    "status",
+    "name",
+    "gender",
+    "birth_date",
+    "id_number",
+    "national_student_number",
+    "ethnicity",
+    "birthplace_region",
+    "native_place",
+    "hukou_region",
+    "health_status",
+    "class_seat_number",
+    "enrolled_on",
+    "study_mode",
+    "address",
+    "left_behind",
+    "is_migrant_child",
+    "has_disability",
+    "disability_type",
+    "is_orphan",
+    "is_needy_family",
+    "name_pinyin",
+    "name_initials",
+)
+
+
+def _ids_by_id_number(model: type[Student] | type[Guardian], after: int) -> dict[str, int]:
+    """Read back the ids of rows just inserted (those above ``after``), by ID number."""
+    rows = model._default_manager.filter(pk__gt=after).values_list("id_number", "pk")
+    return {id_number: pk for id_number, pk in rows if id_number}
+
+
+def _last_pk(model: type[Student] | type[Guardian]) -> int:
+    return model._default_manager.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
 def _load_students(plan: DemoPlan, keys: _PinyinCache, unit_ids: dict[str, int]) -> dict[str, int]:
-    student_ids: dict[str, int] = {}
-    for chunk in _batched(plan.students, 5000):
-        rows: list[Student] = []
-        for pupil in chunk:
-            pinyin, initials = keys(pupil.name)
-            rows.append(
-                Student(
-                    school_id=unit_ids[pupil.school_code],
-                    school_class_id=unit_ids[pupil.class_code],
-                    status=pupil.status,
-                    name=pupil.name,
-                    gender=pupil.gender,
-                    birth_date=pupil.birth_date,
-                    id_number=pupil.id_number,
-                    national_student_number=pupil.national_student_number or None,
-                    ethnicity=pupil.ethnicity,
-                    birthplace_region=pupil.birthplace_region,
-                    native_place=pupil.native_place,
-                    hukou_region=pupil.hukou_region,
-                    health_status=pupil.health_status,
-                    class_seat_number=pupil.class_seat_number,
-                    enrolled_on=pupil.enrolled_on,
-                    study_mode=pupil.study_mode,
-                    address=pupil.address,
-                    left_behind=pupil.left_behind,
-                    is_migrant_child=pupil.is_migrant_child,
-                    has_disability=pupil.has_disability,
-                    disability_type=pupil.disability_type,
-                    is_orphan=pupil.is_orphan,
-                    is_needy_family=pupil.is_needy_family,
-                    name_pinyin=pinyin,
-                    name_initials=initials,
-                )
+    after = _last_pk(Student)
+    _insert_rows(
+        Student,
+        STUDENT_FIELDS,
+        (
+            (
+                unit_ids[pupil.school_code],
+                unit_ids[pupil.class_code],
+                pupil.status,
+                pupil.name,
+                pupil.gender,
+                pupil.birth_date,
+                pupil.id_number,
+                pupil.national_student_number or None,
+                pupil.ethnicity,
+                pupil.birthplace_region,
+                pupil.native_place,
+                pupil.hukou_region,
+                pupil.health_status,
+                pupil.class_seat_number,
+                pupil.enrolled_on,
+                pupil.study_mode,
+                pupil.address,
+                pupil.left_behind,
+                pupil.is_migrant_child,
+                pupil.has_disability,
+                pupil.disability_type,
+                pupil.is_orphan,
+                pupil.is_needy_family,
+                *keys(pupil.name),
             )
-        Student.objects.bulk_create(rows, batch_size=BATCH)
-        student_ids.update((row.id_number or "", row.pk) for row in rows)
+            for pupil in plan.students
+        ),
+    )
+    # ID numbers are unique in the register, and every demo pupil has one.
+    student_ids = _ids_by_id_number(Student, after)
     _insert_rows(
         ClassMembership,
         ("student", "school", "school_class", "start_on", "end_on"),
@@ -380,28 +425,32 @@ def _load_students(plan: DemoPlan, keys: _PinyinCache, unit_ids: dict[str, int])
     return student_ids
 
 
-def _load_guardians(
-    plan: DemoPlan, student_ids: dict[str, int], user_ids: dict[str, int]
-) -> None:
-    guardians = [
-        Guardian(
-            name=g.name,
-            mobile=g.mobile,
-            employer=g.employer,
-            id_type="1",
-            id_number=g.id_number,
-            user_id=user_ids[g.username] if g.username else None,
-        )
-        for g in plan.guardians
-    ]
-    Guardian.objects.bulk_create(guardians, batch_size=BATCH)
+def _load_guardians(plan: DemoPlan, student_ids: dict[str, int], user_ids: dict[str, int]) -> None:
+    after = _last_pk(Guardian)
+    _insert_rows(
+        Guardian,
+        ("name", "mobile", "employer", "id_type", "id_number", "user"),
+        (
+            (
+                g.name,
+                g.mobile,
+                g.employer,
+                "1",
+                g.id_number,
+                user_ids[g.username] if g.username else None,
+            )
+            for g in plan.guardians
+        ),
+    )
+    # Every demo guardian has an ID number of its own (the plan never repeats one).
+    guardian_ids = _ids_by_id_number(Guardian, after)
     _insert_rows(
         Guardianship,
         ("student", "guardian", "relation", "is_custodian"),
         (
             (
                 student_ids[g.student_id_number],
-                guardians[g.guardian_index].pk,
+                guardian_ids[plan.guardians[g.guardian_index].id_number],
                 g.relation,
                 g.is_custodian,
             )

@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import accumulate
 
 from xiaowu.core.models import Gender
 from xiaowu.demo import names
@@ -265,8 +266,17 @@ class _GuardianDraft:
     username: str = ""
 
 
+_CUMULATIVE: dict[tuple[tuple[str, int], ...], tuple[tuple[str, ...], tuple[int, ...]]] = {}
+
+
 def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:
-    return rng.choices([value for value, _ in options], [weight for _, weight in options])[0]
+    """Return one of the options, by weight (``rng.choices`` with cached cumulative weights)."""
+    prepared = _CUMULATIVE.get(options)
+    if prepared is None:
+        values = tuple(value for value, _ in options)
+        totals = tuple(accumulate(weight for _, weight in options))
+        prepared = _CUMULATIVE[options] = (values, totals)
+    return rng.choices(prepared[0], cum_weights=prepared[1])[0]
 
 
 class RegisterBuilder:
@@ -450,15 +460,14 @@ class RegisterBuilder:
             return None
         return low + timedelta(days=self.rng.randrange((high - low).days + 1))
 
-    def _candidates(self, pupils: list[PupilDraft]) -> list[PupilDraft]:
-        return [
-            p
-            for p in pupils
-            if p.status == StudentStatus.ENROLLED
-            and p.grade >= 1
-            and not p.protected
-            and p.id_number not in self._touched
-        ]
+    def _is_candidate(self, pupil: PupilDraft) -> bool:
+        """An enrolled school pupil (not in kindergarten) whose only event is their entry."""
+        return (
+            pupil.status == StudentStatus.ENROLLED
+            and pupil.grade >= 1
+            and not pupil.protected
+            and pupil.id_number not in self._touched
+        )
 
     def district_status_changes(
         self, schools: list[SchoolInfo], pupils: list[PupilDraft], window: tuple[date, date]
@@ -472,14 +481,19 @@ class RegisterBuilder:
         entry_years = {c.code: c.entry_year for s in schools for c in s.classes}
 
         def pick(where: Callable[[PupilDraft], bool] | None = None) -> PupilDraft | None:
-            pool = self._candidates(pupils)
-            if where is not None:
-                pool = [p for p in pool if where(p)]
-            if not pool:
-                return None
-            pupil = rng.choice(pool)
-            self._touched.add(pupil.id_number)
-            return pupil
+            """Return a random untouched pupil on the register (satisfying ``where``)."""
+
+            def fits(pupil: PupilDraft) -> bool:
+                return self._is_candidate(pupil) and (where is None or where(pupil))
+
+            # A few random draws find one almost always; a full scan decides otherwise.
+            found = next((p for p in (rng.choice(pupils) for _ in range(60)) if fits(p)), None)
+            if found is None:
+                pool = [p for p in pupils if fits(p)]
+                found = rng.choice(pool) if pool else None
+            if found is not None:
+                self._touched.add(found.id_number)
+            return found
 
         def parallel(pupil: PupilDraft) -> list[str]:
             return [
@@ -648,12 +662,13 @@ class RegisterBuilder:
         male = relation in (GuardianRelation.FATHER, GuardianRelation.GRANDFATHER, "uncle")
         gender = Gender.MALE if male else Gender.FEMALE
         own_surname = relation in (GuardianRelation.FATHER, GuardianRelation.GRANDFATHER, "uncle")
-        gap = {
+        gaps: dict[str, tuple[int, int]] = {
             GuardianRelation.FATHER: (24, 38),
             GuardianRelation.MOTHER: (22, 36),
             GuardianRelation.GRANDFATHER: (48, 62),
             GuardianRelation.GRANDMOTHER: (46, 60),
-        }.get(relation, (26, 40))
+        }
+        gap = gaps.get(relation, (26, 40))
         birth = names.birth_date_pick(
             rng,
             earliest=years_before(eldest, gap[1]),
@@ -684,7 +699,7 @@ class RegisterBuilder:
             work = RURAL_WORK if family.rural else CITY_WORK
             members: list[tuple[str, str, bool]] = []  # (relation, employer, is_custodian)
             if family.kind == "both":
-                pair = [
+                pair: list[tuple[str, str, bool]] = [
                     (GuardianRelation.FATHER, rng.choice(work), True),
                     (GuardianRelation.MOTHER, rng.choice(work), True),
                 ]

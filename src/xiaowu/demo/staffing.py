@@ -24,8 +24,16 @@ E, T = Education, ProfessionalTitle
 HONOUR_SHARE = 0.15
 # Share of teachers on post who were 借调 or on 长病假 for a while in earlier years.
 PAST_PERIOD_SHARE = 0.03
-HONOUR_LEVELS = ((HonourLevel.COUNTY, 60), (HonourLevel.CITY, 30), (HonourLevel.PROVINCE, 10))
-LEVEL_PREFIX = {HonourLevel.COUNTY: "县级", HonourLevel.CITY: "市级", HonourLevel.PROVINCE: "省级"}
+HONOUR_LEVELS: tuple[tuple[str, int], ...] = (
+    (HonourLevel.COUNTY, 60),
+    (HonourLevel.CITY, 30),
+    (HonourLevel.PROVINCE, 10),
+)
+LEVEL_PREFIX: dict[str, str] = {
+    HonourLevel.COUNTY: "县级",
+    HonourLevel.CITY: "市级",
+    HonourLevel.PROVINCE: "省级",
+}
 SECONDMENT_UNITS = ("示范县教育局教研室", "示范县教师发展中心", "示范县教育局督导室")
 
 # Subjects taught to a class of each grade: 英语 from 三年级; middle-school subjects by grade.

@@ -62,10 +62,13 @@ def _sheets(data: bytes, file_format: str, encoding: str) -> Iterator[tuple[str,
         except csv.Error:
             dialect = csv.excel
         rows: list[list[Any]] = []
-        for record in csv.reader(io.StringIO(text, newline=""), dialect):
-            rows.append(list(record))
-            if len(rows) > limit:
-                break
+        try:
+            for record in csv.reader(io.StringIO(text, newline=""), dialect):
+                rows.append(list(record))
+                if len(rows) > limit:
+                    break
+        except csv.Error as exc:
+            raise UploadRejectedError("CSV 文件格式有误，无法读取。") from exc
         yield "CSV", rows
         return
     try:
@@ -79,7 +82,7 @@ def _sheets(data: bytes, file_format: str, encoding: str) -> Iterator[tuple[str,
                 continue
             sheet = workbook.get_sheet_by_name(metadata.name)
             yield metadata.name, sheet.to_python(skip_empty_area=False, nrows=limit)
-    except CalamineError as exc:
+    except (CalamineError, ValueError) as exc:
         raise UploadRejectedError("无法读取该工作簿，文件可能已损坏或设置了密码。") from exc
 
 

@@ -150,6 +150,7 @@ def _parse(
                 RowError(1, "", "未找到表头：请在第一行写上列名（如 姓名、性别、身份证件号）。")
             ],
         )
+    row_count = len(table.rows)
     plan: StudentPlan | StaffPlan
     if kind == ImportKind.STUDENTS:
         plan = student_import_plan(school=school, table=table, today=today, for_update=for_update)
@@ -158,7 +159,7 @@ def _parse(
     return _Parsed(
         plan=plan,
         errors=plan.errors,
-        row_count=len(table.rows),
+        row_count=row_count,
         ignored=list(table.headers.ignored),
     )
 

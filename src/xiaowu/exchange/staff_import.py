@@ -102,6 +102,8 @@ def staff_import_plan(
         return header_of(table, STAFF_COLUMNS, key)
 
     parsed = parse_rows(table, STAFF_COLUMNS)
+    # The raw cells are not needed any more: free them before the register is loaded.
+    table.rows = []
     first_row: dict[str, int] = {}
     for parsed_row in parsed:
         values = parsed_row.values

@@ -362,6 +362,8 @@ def student_import_plan(
     classes = ClassIndex.for_school(school)
     plan.class_names = classes.names
     parsed = parse_rows(table, STUDENT_COLUMNS)
+    # The raw cells are not needed any more: free them before the register is loaded.
+    table.rows = []
 
     def header(key: str) -> str:
         return header_of(table, STUDENT_COLUMNS, key)
@@ -699,7 +701,7 @@ def student_import_apply(*, plan: StudentPlan, actor: User | None) -> StudentApp
             moves.append((current, current.school_class_id, row.class_id))
             current.school_class_id = row.class_id
             fields.add("school_class")
-            changed_fields["班级"] += 1
+            changed_fields["school_class"] += 1
         current.version += 1
         current.updated_at = now
     if updating:

@@ -25,9 +25,9 @@ from xiaowu.core.tabular import (
     code_text,
     compact_text,
     date_value,
+    free_text,
     read_gender,
     read_id_number,
-    text_value,
     year_month_value,
 )
 from xiaowu.org.models import Grade
@@ -49,7 +49,7 @@ GUARDIAN_SLOTS = (1, 2)
 
 def _limited(max_length: int, label: str, *, compact: bool = True) -> Reader:
     def read(value: object) -> str:
-        text = compact_text(value) if compact else " ".join(text_value(value).split())
+        text = compact_text(value) if compact else free_text(value)
         if len(text) > max_length:
             raise CellError(f"{label}不能超过 {max_length} 个字符。")
         return text
@@ -96,7 +96,7 @@ _ETHNICITY = _lookup(
     {
         **ETHNICITY_ALIASES,
         # Names are often written without 族: 汉, 蒙古, 回.
-        **{name[:-1]: code for code, name in ETHNICITIES if name.endswith("族") and len(name) > 2},
+        **{name[:-1]: code for code, name in ETHNICITIES if name.endswith("族")},
         **{alias[:-1]: code for alias, code in ETHNICITY_ALIASES.items()},
         "外国血统": "98",
     },
@@ -434,14 +434,16 @@ _CLASS_NUMBER = re.compile(r"^\(?" + _NUMBER + r"\)?班?$")
 
 def chinese_number(text: str) -> int | None:
     """Return 1–99 from digits or Chinese numerals (一, 十, 十二, 二十三); None otherwise."""
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     if not text or any(char not in _CN_DIGITS and char != "十" for char in text):
         return None
     if "十" not in text:
         return _CN_DIGITS[text] if len(text) == 1 else None
     tens, _ten, units = text.partition("十")
-    if len(tens) > 1 or len(units) > 1:
+    if tens not in _CN_DIGITS and tens != "":
+        return None
+    if units not in _CN_DIGITS and units != "":
         return None
     return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[units] if units else 0)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from xiaowu.accounts.scoping import scope_for, unit_subtree
@@ -218,7 +218,11 @@ def guardian_list(*, actor: User, search: str = "") -> GuardianQuerySet:
     guardians = Guardian.objects.visible_to(actor)
     if search:
         guardians = guardians.filter(name__icontains=search.strip())
-    return guardians.prefetch_related("guardianships__student")
+    # Only the children the actor may see: a guardian's other children stay hidden.
+    visible_links = Guardianship.objects.filter(
+        student__in=Student.objects.visible_to(actor).values("pk")
+    ).select_related("student")
+    return guardians.prefetch_related(Prefetch("guardianships", queryset=visible_links))
 
 
 def guardian_get(*, actor: User, guardian_id: int) -> Guardian:

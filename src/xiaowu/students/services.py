@@ -269,6 +269,10 @@ def status_change_record(
         ):
             raise ValidationError({"to_class": "新班级与原班级相同。"})
     open_membership = ClassMembership.objects.filter(student=locked, end_on__isnull=True).first()
+    if open_membership is not None and effective_on < open_membership.start_on:
+        since = f"{open_membership.start_on:%Y-%m-%d}"
+        message = f"异动日期不能早于该生进入现班级的日期（{since}）。"
+        raise ValidationError({"effective_on": message})
     if open_membership is not None:
         if open_membership.start_on == effective_on:
             # A same-day correction replaces the day's membership instead of leaving an empty one.

@@ -19,7 +19,7 @@ from xiaowu.audit.models import AuditEvent
 from xiaowu.core.identifiers import id_birth_date, id_number_is_valid
 from xiaowu.core.management.commands import serve
 from xiaowu.core.models import Gender
-from xiaowu.demo.generator import DEMO_PASSWORD, DEMO_USERNAMES
+from xiaowu.demo.generator import DEMO_PASSWORD, DEMO_USERNAMES, current_term
 from xiaowu.demo.layouts import CURRENT_YEAR
 from xiaowu.org.models import (
     AllianceMembership,
@@ -31,8 +31,29 @@ from xiaowu.org.models import (
     Term,
     UnitKind,
 )
-from xiaowu.staff.models import PostCategory, StaffMember
-from xiaowu.students.models import Guardianship, Student
+from xiaowu.staff.models import (
+    PostCategory,
+    StaffHonour,
+    StaffMember,
+    StaffStatusPeriod,
+    TeachingAssignment,
+)
+from xiaowu.students.models import (
+    AgeCohortPopulation,
+    ClassMembership,
+    Guardian,
+    Guardianship,
+    StatusChange,
+    StatusChangeKind,
+    Student,
+)
+from xiaowu.students.selectors import (
+    SPECIAL_GROUPS,
+    special_group_counts,
+    student_children_of,
+)
+from xiaowu.students.services import RESULTING_STATUS, status_change_record
+from xiaowu.students.validation import national_student_number_is_valid
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +68,10 @@ def _number(pattern, text):
     match = re.search(pattern, text)
     assert match, (pattern, text)
     return int(match.group(1))
+
+
+def _term_start():
+    return current_term(timezone.localdate())[0]
 
 
 def _first_school():
@@ -68,9 +93,15 @@ def test_demo_data_builds_the_district_it_prints():
     }
     assert "初级中学 2 所，完全小学 5 所，教学点 2 所，幼儿园 1 所" in output
     assert OrgUnit.objects.classes().count() == 43 == _number(r"(\d+) 个教学班", output)
-    assert Student.objects.count() == _number(r"学生：(\d+) 人", output)
-    assert Student.objects.filter(gender=Gender.FEMALE).count() == _number(
+    enrolled = Student.objects.filter(status="enrolled")
+    # The printed 学生 are the 在校生, as the dashboard counts them; all rows are 学籍记录.
+    assert enrolled.count() == _number(r"学生：(\d+) 人", output)
+    assert enrolled.filter(gender=Gender.FEMALE).count() == _number(
         r"学生：\d+ 人（女 (\d+) 人）", output
+    )
+    assert Student.objects.count() == _number(r"学籍记录 (\d+) 条", output)
+    assert Student.objects.exclude(status="enrolled").count() == sum(
+        int(n) for n in re.findall(r"(?:转出|休学) (\d+) 人", output)
     )
     assert StaffMember.objects.count() == 155 == _number(r"教职工：(\d+) 人", output)
     assert teachers.count() == 154 == _number(r"专任教师 (\d+) 人", output)
@@ -158,14 +189,27 @@ def test_demo_accounts_log_in_and_hold_their_roles():
     assert RoleAssignment.objects.filter(
         user__username="district", role=Role.DISTRICT_LEADER, org_unit__kind="school_district"
     ).exists()
-    head = RoleAssignment.objects.get(user__username="teacher", role=Role.HEAD_TEACHER)
+    # The demo teachers hold a standing appointment and the term's (from the teaching
+    # assignment), at the same class.
+    heads = RoleAssignment.objects.filter(user__username="teacher", role=Role.HEAD_TEACHER)
+    assert sorted(heads.values_list("valid_from", flat=True), key=str) == sorted(
+        [None, _term_start()], key=str
+    )
+    head = heads.get(valid_from=None)
     assert head.org_unit.school == first
-    assert RoleAssignment.objects.filter(
-        user__username="teacher", role=Role.SUBJECT_TEACHER, org_unit=head.org_unit
-    ).exists()
-    other = RoleAssignment.objects.get(user__username="teacher2", role=Role.SUBJECT_TEACHER)
+    assert {head.org_unit_id} == set(heads.values_list("org_unit", flat=True))
+    assert (
+        RoleAssignment.objects.filter(
+            user__username="teacher", role=Role.SUBJECT_TEACHER, org_unit=head.org_unit
+        ).count()
+        == 2
+    )
+    others = RoleAssignment.objects.filter(user__username="teacher2", role=Role.SUBJECT_TEACHER)
+    assert others.count() == 2
+    other = others.get(valid_from=None)
     assert other.org_unit.kind == UnitKind.SCHOOL_CLASS
     assert other.org_unit.school != first
+    assert set(others.values_list("org_unit", flat=True)) == {other.org_unit_id}
     assert RoleAssignment.objects.filter(
         user__username="parent", role=Role.GUARDIAN, org_unit=first
     ).exists()
@@ -209,7 +253,7 @@ def test_force_replaces_the_demo_data_and_keeps_audit_and_superusers():
     output = _demo_data("--seed", "2", "--force")
 
     assert "已清空" in output
-    assert Student.objects.count() == _number(r"学生：(\d+) 人", output)
+    assert Student.objects.count() == _number(r"学籍记录 (\d+) 条", output)
     assert OrgUnit.objects.schools().count() == 10
     assert User.objects.filter(username="root").exists()
     assert User.objects.filter(username__in=DEMO_USERNAMES).count() == 6
@@ -223,7 +267,8 @@ def test_scale_two_builds_two_city_districts():
     assert districts.count() == 2
     for district in districts:
         assert OrgUnit.objects.under({district.pk}).schools().count() == 10
-    assert Student.objects.count() == _number(r"学生：(\d+) 人", output)
+    assert Student.objects.filter(status="enrolled").count() == _number(r"学生：(\d+) 人", output)
+    assert Student.objects.count() == _number(r"学籍记录 (\d+) 条", output)
     assert OrgUnit.objects.classes().count() == _number(r"(\d+) 个教学班", output)
 
 
@@ -315,3 +360,136 @@ def test_demo_command_loads_data_and_serves(monkeypatch, settings, tmp_path):
     assert "http://127.0.0.1:8765/" in out.getvalue()
     assert out.getvalue().count("演示账号（密码均为 xiaowu-demo）") == 1
     assert (tmp_path / "var" / "static").is_dir()
+
+
+# --------------------------------------------------------------------------- 学籍 and staff
+
+
+def test_printed_register_numbers_match_the_database():
+    output = _demo_data()
+    students = Student.objects.all()
+
+    assert students.filter(status="enrolled").count() == _number(r"学生：(\d+) 人", output)
+    assert Guardian.objects.count() == _number(r"监护人：(\d+) 人", output)
+    assert Guardianship.objects.count() == _number(r"监护关系 (\d+) 条", output)
+    for kind in StatusChangeKind:
+        if kind == StatusChangeKind.ENROLLMENT:
+            continue
+        rows = StatusChange.objects.filter(kind=kind).count()
+        printed = re.search(rf"{kind.label} (\d+) 条", output)
+        assert rows == (int(printed.group(1)) if printed else 0), kind
+    assert StatusChange.objects.exclude(kind="enrollment").count() == 15
+    # Special groups among the 在校生, as the dashboard counts them.
+    admin = User.objects.get(username="admin")
+    counts = special_group_counts(actor=admin)
+    for key, (label, _condition) in SPECIAL_GROUPS.items():
+        assert counts[key] == _number(rf"{label} (\d+) 人", output), key
+    assert TeachingAssignment.objects.count() == _number(r"任课安排：(\d+) 条", output)
+    assert StaffHonour.objects.count() == _number(r"荣誉称号：(\d+) 项", output)
+    histories = (
+        StaffStatusPeriod.objects.values("staff").annotate(n=Count("pk")).filter(n__gt=1).count()
+    )
+    assert histories == _number(r"有人事状态变动记录的教职工：(\d+) 人", output)
+    cohorts = AgeCohortPopulation.objects.filter(org_unit__kind=UnitKind.SCHOOL_DISTRICT)
+    assert dict(cohorts.values_list("age_from", "headcount")) == {
+        6: _number(r"6–11周岁 (\d+) 人", output),
+        12: _number(r"12–14周岁 (\d+) 人", output),
+    }
+    assert set(cohorts.values_list("source", flat=True)) == {"义务教育监测信息库（演示数据）"}
+
+
+def test_memberships_status_changes_and_current_fields_agree():
+    """What ``status_change_record`` keeps in step: for every student the open membership is
+    in the current class, and a student is enrolled exactly when one is open."""
+    _demo_data()
+    open_class = dict(
+        ClassMembership.objects.filter(end_on__isnull=True).values_list(
+            "student_id", "school_class_id"
+        )
+    )
+    students = list(Student.objects.values_list("pk", "status", "school_id", "school_class_id"))
+
+    assert len(students) > 800
+    for pk, status, school_id, class_id in students:
+        assert (pk in open_class) == (status == "enrolled"), pk
+        if pk in open_class:
+            assert open_class[pk] == class_id, pk
+        # The latest event left the student in this school and status.
+        last = StatusChange.objects.filter(student_id=pk).order_by("effective_on", "id").last()
+        assert last is not None
+        assert last.school_id == school_id
+        assert RESULTING_STATUS[last.kind] == status
+    # The student's school is the school of the class, for every student.
+    assert not Student.objects.exclude(school=F("school_class__school")).exists()
+    assert not ClassMembership.objects.exclude(school=F("school_class__school")).exists()
+
+
+def test_every_national_student_number_is_valid():
+    _demo_data()
+    numbers = list(
+        Student.objects.exclude(national_student_number=None).values_list(
+            "national_student_number", "id_number"
+        )
+    )
+
+    assert len(numbers) > 700
+    for number, id_number in numbers:
+        assert national_student_number_is_valid(number), number
+        assert number == f"G{id_number}"
+    assert not Student.objects.filter(
+        national_student_number=None, school_class__grade__gte=1
+    ).exists()
+
+
+def test_demo_register_works_with_the_services_and_the_scopes():
+    _demo_data()
+    principal = User.objects.get(username="principal")
+    parent = User.objects.get(username="parent")
+    teacher = User.objects.get(username="teacher")
+    head = RoleAssignment.objects.get(user=teacher, role=Role.HEAD_TEACHER, valid_from=None)
+
+    # The parent account is the guardian record of exactly one child, in the teacher's class.
+    (child,) = student_children_of(guardian=parent)
+    assert child.school_class == head.org_unit
+    assert list(Student.objects.visible_to(parent)) == [child]
+    assert Guardian.objects.get(user=parent).guardianships.count() == 1
+    # The teacher sees the class; the principal records a 异动 on demo data like on any other.
+    assert set(Student.objects.visible_to(teacher).values_list("school_class", flat=True)) == {
+        head.org_unit_id
+    }
+    student = Student.objects.filter(school=head.org_unit.school, status="enrolled").exclude(
+        pk=child.pk
+    )[0]
+    event = status_change_record(
+        actor=principal, student=student, kind="suspension", effective_on=timezone.localdate()
+    )
+    assert event.from_class_id == student.school_class_id
+
+
+def test_teaching_roles_are_those_the_staff_service_grants():
+    _demo_data()
+    term = Term.objects.get(start_on=_term_start())
+    roles = RoleAssignment.objects.filter(note__startswith="任课安排 #").select_related("user")
+
+    assert roles.count() > 100
+    assert not TeachingAssignment.objects.exclude(term=term).exists()
+    assignments = {
+        a.pk: a for a in TeachingAssignment.objects.select_related("staff", "school_class")
+    }
+    for role in roles:
+        assignment = assignments[int(role.note.removeprefix("任课安排 #"))]
+        assert assignment.staff.user_id == role.user_id
+        assert assignment.school_class_id == role.org_unit_id
+        assert role.role == assignment.role
+        assert (role.valid_from, role.valid_until) == (term.start_on, term.end_on)
+    # Every class has one 班主任 for the term; kindergarten classes nothing else.
+    heads = TeachingAssignment.objects.filter(role="head_teacher")
+    assert heads.count() == OrgUnit.objects.classes().count()
+    assert not TeachingAssignment.objects.filter(
+        role="subject_teacher", school_class__grade__lt=1
+    ).exists()
+    # Every staff member's status agrees with their open status period.
+    open_status = dict(
+        StaffStatusPeriod.objects.filter(end_on__isnull=True).values_list("staff", "status")
+    )
+    assert open_status == dict(StaffMember.objects.values_list("pk", "status"))

@@ -158,11 +158,21 @@ def test_demo_accounts_and_roles():
 
 def test_parent_is_guardian_of_a_pupil_in_the_teachers_class():
     plan = demo_plan_build(scale=1)
-    (guardianship,) = plan.guardianships
+    (index,) = [i for i, g in enumerate(plan.guardians) if g.username]
+    guardian = plan.guardians[index]
+    (guardianship,) = [g for g in plan.guardianships if g.guardian_index == index]
     child = next(s for s in plan.students if s.id_number == guardianship.student_id_number)
+    account = next(a for a in plan.accounts if a.username == "parent")
 
-    assert guardianship.username == "parent"
+    assert guardian.username == "parent"
+    assert (account.full_name, account.mobile) == (guardian.name, guardian.mobile)
+    assert guardianship.relation in ("father", "mother")
     assert child.class_code == "S0101-C0701"
+    assert child.status == "enrolled"
+    # The child's history is plain: entered with the class, still there.
+    assert [e.kind for e in plan.status_changes if e.student_id_number == child.id_number] == [
+        "enrollment"
+    ]
 
 
 def test_groupings():

@@ -281,3 +281,15 @@ def test_headcount_by_grade_as_of_date(world):
     assert (
         student_headcount_by_grade_gender(actor=world.users["district"], on=date(2024, 8, 31)) == []
     )
+
+
+def test_event_cannot_predate_the_current_membership(world):
+    """Students without an 入学 event (imported data) are still bounded by their membership."""
+    with pytest.raises(ValidationError, match="不能早于该生进入现班级的日期（2024-09-01）"):
+        status_change_record(
+            actor=world.users["principal"],
+            student=world.child,
+            kind="class_change",
+            effective_on=date(2024, 8, 1),
+            to_class=world.class_b,
+        )
