@@ -33,6 +33,7 @@ class OrgSummaryProvider:
         total = Figure(
             key="schools.total",
             label="学校数",
+            aliases=("各类学校", "学校总数"),
             value=sum(int(f.value) for f in type_figures),
             unit="所",
             definition="范围内启用状态的学校总数（按学校类型分列）",
@@ -43,6 +44,7 @@ class OrgSummaryProvider:
         class_figure = Figure(
             key="classes.total",
             label="教学班数",
+            aliases=("教学班", "班级总数"),
             value=classes,
             unit="个",
             definition="范围内启用状态的班级数量",

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from xiaowu.accounts.models import User
@@ -19,6 +20,7 @@ from xiaowu.accounts.scoping import has_perm_at
 from xiaowu.core.forms import add_service_errors
 from xiaowu.core.listing import listing
 from xiaowu.org.models import OrgUnit, UnitKind
+from xiaowu.org.selectors import term_current
 from xiaowu.reports.consistency import check_document
 from xiaowu.reports.docx_render import render_docx
 from xiaowu.reports.forms import (
@@ -79,8 +81,18 @@ def _writable_units(actor: User) -> list[OrgUnit]:
 def summary_list_view(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     writable = _writable_units(actor)
+    term = term_current()
+    initial = {
+        "unit": writable[0].pk if writable else None,
+        "period_kind": "term",
+        "school_year": term.school_year.name if term else "",
+        "term": term.number if term else 1,
+        "year": timezone.localdate().year,
+    }
     form = SummaryCreateForm(
-        request.POST or None, units=OrgUnit.objects.filter(pk__in=[u.pk for u in writable])
+        request.POST or None,
+        units=OrgUnit.objects.filter(pk__in=[u.pk for u in writable]),
+        initial=initial,
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -30,6 +30,7 @@ class StaffSummaryProvider:
         total = Figure(
             key="staff.total",
             label="现有教职工",
+            aliases=("教职工", "教职工总数"),
             value=counts.total,
             unit="人",
             definition="人事状态为在编在岗、调入、外来借调、代课、长病假的教职工（截至生成日）",
@@ -39,6 +40,7 @@ class StaffSummaryProvider:
         teachers = Figure(
             key="staff.teachers",
             label="专任教师",
+            aliases=("专任教师总数",),
             value=counts.full_time_teachers,
             unit="人",
             definition="现有教职工中岗位类别为专任教师的人数",

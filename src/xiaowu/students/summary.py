@@ -85,6 +85,7 @@ class StudentSummaryProvider:
         total = Figure(
             key="students.total",
             label="在校学生",
+            aliases=("在校生", "学生总数", "全体学生"),
             value=total_value,
             unit="人",
             definition=f"{day:%Y-%m-%d}有在班记录的学生（休学、转出、辍学、毕业者不计）",

@@ -182,3 +182,20 @@ def test_goals_from_last_period_are_reported_next_period(world):
     # The open goal is overdue by the period's end: it comes back as a problem.
     assert [s.key for s in generated.signals] == [f"goals.overdue.{goals[3].pk}"]
     assert check_document(generated.document) == []
+
+
+def test_a_share_of_the_students_typed_by_a_person_is_checked_against_the_data(world):
+    principal = world.users["principal"]
+    summary = work_summary_create(
+        actor=principal, unit=world.school, period=school_year_period("2025-2026", 1)
+    )
+    summary_text_add(
+        actor=principal,
+        summary=summary,
+        slot=TextSlot.HIGHLIGHTS,
+        body="留守儿童1人，占在校生的50%。",
+    )
+    findings = check_document(work_summary_render(actor=principal, summary=summary).document)
+    assert [(f.kind, f.figure_key, f.expected, f.found) for f in findings] == [
+        ("text_percent", "students.total", "33%", "50%")
+    ]
