@@ -57,7 +57,7 @@ test-postgres: install-dev
 test: install-dev system-deps lint typecheck test-sqlite test-postgres
 
 bench: install-dev
-	XIAOWU_INSECURE_HTTP=1 $(BIN)/xiaowu bench
+	XIAOWU_INSECURE_HTTP=1 $(BIN)/xiaowu bench import
 
 clean:
 	rm -rf $(VENV) var/test*.sqlite3*

@@ -32,6 +32,7 @@ NAVIGATION: tuple[tuple[str, str, str, str, Perm | None], ...] = (
     ("学生", "students:list", "mortarboard", "students", Perm.STUDENTS_VIEW),
     ("学籍统计", "students:stats", "bar-chart-line", "students", Perm.STUDENTS_VIEW),
     ("教职工", "staff:list", "person-vcard", "staff", Perm.STAFF_VIEW),
+    ("导入导出", "exchange:home", "arrow-left-right", "exchange", Perm.STUDENTS_MANAGE),
     ("工作总结", "reports:summary_list", "file-earmark-text", "reports", Perm.REPORTS_VIEW),
     ("改进目标", "reports:goal_list", "flag", "reports", Perm.REPORTS_VIEW),
     ("用户与角色", "accounts:user_list", "person-badge", "accounts", Perm.ACCOUNTS_VIEW),

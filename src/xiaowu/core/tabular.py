@@ -127,6 +127,8 @@ def code_text(value: object, *, label: str) -> str:
     if isinstance(value, int | float):
         return _number_text(value, label=label)
     text = compact_text(value).upper()
+    if "*" in text:
+        raise CellError(f"{label}已脱敏（含 *），不能导入；请使用未脱敏的导出文件。")
     if _SCIENTIFIC.match(text):
         raise CellError(
             f"{label}被显示为科学计数法（{text}），末几位已经丢失；"

@@ -137,12 +137,9 @@ def _check_inside() -> Path:
 
 def _school(rows: int) -> OrgUnit:
     """Build a bureau → district → school with enough classes for ``rows`` pupils."""
-    units = [
-        OrgUnit(code="BENCH-B", name="基准测试教育局", kind=UnitKind.BUREAU, depth=0),
-    ]
-    OrgUnit.objects.bulk_create(units)
+    bureau = OrgUnit.objects.create(code="BENCH-B", name="基准测试教育局", kind=UnitKind.BUREAU)
     district = OrgUnit.objects.create(
-        code="BENCH-D", name="基准测试学区", kind=UnitKind.SCHOOL_DISTRICT, parent=units[0], depth=1
+        code="BENCH-D", name="基准测试学区", kind=UnitKind.SCHOOL_DISTRICT, parent=bureau, depth=1
     )
     school = OrgUnit.objects.create(
         code="BENCH-S",

@@ -47,6 +47,8 @@ class ParsedRow:
     row: int
     values: dict[str, Any]
     errors: list[RowError] = field(default_factory=list)
+    # Values filled in from the ID number (birth date, gender) rather than read from the file.
+    derived: set[str] = field(default_factory=set)
 
     def error(self, column: str, message: str) -> None:
         self.errors.append(RowError(self.row, column, message))
@@ -98,6 +100,14 @@ def parse_rows(table: Table, columns: Sequence[Column]) -> list[ParsedRow]:
                 row.error(header, result[1])
         parsed.append(row)
     return parsed
+
+
+def keep_stored_over_derived(row: ParsedRow, stored: object) -> None:
+    """For a person already on file, a value derived from the ID number only fills a blank:
+    it never overwrites what is stored (the file did not state it)."""
+    for key in row.derived:
+        if getattr(stored, key) not in (None, ""):
+            row.values.pop(key, None)
 
 
 def header_of(table: Table, columns: Sequence[Column], key: str) -> str:

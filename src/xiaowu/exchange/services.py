@@ -439,7 +439,7 @@ def _export_records(students: Any, *, unmasked: bool) -> Iterator[list[str]]:
         entries.append(entry)
     for record in students.values(
         "pk", *EXPORT_FIELDS, "school_class__grade", "school_class__name"
-    ):
+    ).iterator(chunk_size=2000):
         record["grade"] = record.pop("school_class__grade")
         record["school_class"] = record.pop("school_class__name")
         if not unmasked:

@@ -30,6 +30,7 @@ from xiaowu.exchange.common import (
     PinyinCache,
     chunked,
     header_of,
+    keep_stored_over_derived,
     parse_rows,
 )
 from xiaowu.exchange.reader import RowError, Table
@@ -124,6 +125,7 @@ def staff_import_plan(
         born = id_birth_date(id_number)
         if "birth_date" not in values:
             values["birth_date"] = born
+            parsed_row.derived.add("birth_date")
         elif values["birth_date"] != born:
             parsed_row.error(
                 header("birth_date"),
@@ -134,6 +136,7 @@ def staff_import_plan(
         gender = _gender_from_id(id_number)
         if "gender" not in values:
             values["gender"] = gender
+            parsed_row.derived.add("gender")
         elif values["gender"] != gender:
             parsed_row.error(
                 header("gender"), "性别与身份证号不一致（第 17 位奇数为男、偶数为女）。"
@@ -165,10 +168,12 @@ def staff_import_plan(
                 )
             else:
                 row.staff = found
+                keep_stored_over_derived(parsed_row, found)
         if found is None and not parsed_row.errors:
             for key in ("name", "post_category"):
                 if not row.values.get(key):
-                    parsed_row.error(header(key), f"新登记的教职工请填写{header(key)}。")
+                    label = next(c.header for c in STAFF_COLUMNS if c.key == key)
+                    parsed_row.error(header(key), f"新登记的教职工请填写{label}。")
         if row.staff is not None and row.values.get("status", row.staff.status) != row.staff.status:
             started = open_periods.get(row.staff.pk)
             if started is not None and started >= today:

@@ -42,11 +42,13 @@ from xiaowu.exchange.common import (
     PinyinCache,
     chunked,
     header_of,
+    keep_stored_over_derived,
     parse_rows,
 )
 from xiaowu.exchange.reader import RowError, Table
 from xiaowu.org.models import OrgUnit, UnitKind
 from xiaowu.students.io import (
+    COLUMN_BY_KEY,
     GUARDIAN_SLOTS,
     STUDENT_COLUMNS,
     class_key,
@@ -70,7 +72,6 @@ if TYPE_CHECKING:
     from xiaowu.accounts.models import User
 
 GUARDIAN_ATTRIBUTES = ("mobile", "employer", "id_type", "id_number")
-CLASS_KEYS = ("grade", "school_class")
 # A new student's 入学年月 may lie at most this far ahead (new pupils are entered in summer).
 ENROLMENT_LEAD = timedelta(days=366)
 EARLIEST_BIRTH = date(1900, 1, 1)
@@ -157,7 +158,6 @@ class StudentRow:
     changed: list[str] = field(default_factory=list)
     class_change: bool = False
     link_changes: int = 0  # guardianships to create or update
-    has_errors: bool = False
 
 
 @dataclass
@@ -223,6 +223,7 @@ def _check_identity(row: ParsedRow, table: Table, today: date) -> None:
             given = values.get("birth_date")
             if given is None:
                 values["birth_date"] = born
+                row.derived.add("birth_date")
             elif given != born:
                 row.error(
                     header("birth_date"),
@@ -231,6 +232,7 @@ def _check_identity(row: ParsedRow, table: Table, today: date) -> None:
             gender = _gender_from_id(id_number)
             if "gender" not in values:
                 values["gender"] = gender
+                row.derived.add("gender")
             elif values["gender"] != gender:
                 row.error(
                     header("gender"),
@@ -420,10 +422,13 @@ def student_import_plan(
         if parsed_row.errors:
             continue
         row.student = _match(parsed_row, table, school, by_id, by_number, matched)
-        if row.student is None and not parsed_row.errors:
+        if row.student is not None:
+            keep_stored_over_derived(parsed_row, row.student)
+        elif not parsed_row.errors:
             for key in ("name", "gender"):
                 if not row.values.get(key):
-                    parsed_row.error(header(key), f"新登记的学生请填写{header(key)}。")
+                    label = COLUMN_BY_KEY[key].header
+                    parsed_row.error(header(key), f"新登记的学生请填写{label}。")
             if row.class_id is None and not any(
                 error.column == header("school_class") for error in parsed_row.errors
             ):
@@ -434,7 +439,6 @@ def student_import_plan(
     for parsed_row, row, _slots in rows:
         plan.rows.append(row)
         if parsed_row.errors:
-            row.has_errors = True
             row.action = ERROR
             plan.errors.extend(parsed_row.errors)
             continue

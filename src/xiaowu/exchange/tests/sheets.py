@@ -83,36 +83,47 @@ def xlsx_from_parts(
     return path
 
 
+CONTENT_TYPES = (
+    ("xml", "application/xml"),
+    ("rels", "application/vnd.openxmlformats-package.relationships+xml"),
+)
+SPREADSHEET_ML = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+PACKAGE_NS = "http://schemas.openxmlformats.org/package/2006"
+RELATIONSHIP = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _relationships(target_type: str, target: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<Relationships xmlns="{PACKAGE_NS}/relationships">'
+        f'<Relationship Id="rId1" Type="{RELATIONSHIP}/{target_type}" Target="{target}"/>'
+        "</Relationships>"
+    ).encode()
+
+
 def minimal_parts(sheet_xml: bytes) -> dict[str, bytes]:
     """The members of a one-sheet workbook with ``sheet_xml`` as its worksheet."""
+    defaults = "".join(
+        f'<Default Extension="{ext}" ContentType="{kind}"/>' for ext, kind in CONTENT_TYPES
+    )
+    overrides = (
+        f'<Override PartName="/xl/workbook.xml" ContentType="{SPREADSHEET_ML}.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        f'ContentType="{SPREADSHEET_ML}.worksheet+xml"/>'
+    )
     return {
         "[Content_Types].xml": (
-            b'<?xml version="1.0" encoding="UTF-8"?>'
-            b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            b'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            b'<Default Extension="xml" ContentType="application/xml"/>'
-            b'<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            b'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            b"</Types>"
-        ),
-        "_rels/.rels": (
-            b'<?xml version="1.0" encoding="UTF-8"?>'
-            b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-            b"</Relationships>"
-        ),
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<Types xmlns="{PACKAGE_NS}/content-types">{defaults}{overrides}</Types>'
+        ).encode(),
+        "_rels/.rels": _relationships("officeDocument", "xl/workbook.xml"),
         "xl/workbook.xml": (
             b'<?xml version="1.0" encoding="UTF-8"?>'
             b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
             b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
             b'<sheets><sheet name="s" sheetId="1" r:id="rId1"/></sheets></workbook>'
         ),
-        "xl/_rels/workbook.xml.rels": (
-            b'<?xml version="1.0" encoding="UTF-8"?>'
-            b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-            b"</Relationships>"
-        ),
+        "xl/_rels/workbook.xml.rels": _relationships("worksheet", "worksheets/sheet1.xml"),
         "xl/worksheets/sheet1.xml": sheet_xml,
     }
 

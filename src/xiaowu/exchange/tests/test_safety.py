@@ -35,7 +35,7 @@ def _rejected(name: str, data: bytes) -> UploadRejectedError:
     return caught.value
 
 
-def _bomb(path, *, megabytes: int) -> bytes:
+def _bomb(path, *, megabytes: int):
     """A workbook whose sheet inflates to ``megabytes`` of zeros, written in 1 MB chunks."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in minimal_parts(sheet_xml(["姓名"])).items():

@@ -98,7 +98,7 @@ def test_staff_rows_are_created_then_unchanged(world, tmp_path):
         "teaching_support",
     )
     veteran = StaffMember.objects.get(name="老教师")
-    assert (veteran.id_number[:8], veteran.gender, veteran.professional_title) == (
+    assert (str(veteran.id_number)[:8], veteran.gender, veteran.professional_title) == (
         "62130119",
         "male",
         "first",
@@ -168,7 +168,8 @@ def test_staff_errors_are_per_row(world, tmp_path):
         (
             4,
             "职称",
-            "无法识别的职称“特级”，请填写 正高级教师、高级教师、一级教师、二级教师、三级教师 或 未定级。",
+            "无法识别的职称“特级”，请填写 正高级教师、高级教师、一级教师、二级教师、"
+            "三级教师 或 未定级。",
         ),
         (5, "岗位类别", "新登记的教职工请填写岗位类别。"),
     ]

@@ -54,7 +54,7 @@ def _id_ending_in_x() -> str:
 ID_X = _id_ending_in_x()
 FULL_WIDTH_A = ID_A.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
 
-HEADER = [
+HEADER: list[object] = [
     "姓名★",
     "性 别*",
     "出生日期",
@@ -538,3 +538,29 @@ def test_inconsistent_identity_cells_are_errors(world, tmp_path):
         (4, "全国学籍号", "全国学籍号应为 G/J 加 18 位（末位校验正确）或 L 加 18 位数字。"),
         (5, "身份证件号", "身份证件号和全国学籍号至少填写一项。"),
     ]
+
+
+def test_values_from_the_id_fill_blanks_but_never_overwrite(world, tmp_path):
+    """Gender and birth date derived from the ID only fill what is empty on file."""
+    stored = StudentFactory(
+        school_class=world.class_a, name="旧档案", id_number=ID_A, gender="female"
+    )
+    path = write_csv(
+        tmp_path / "derived.csv", [["姓名", "身份证件号", "班级"], ["旧档案", ID_A, "一年级(1)班"]]
+    )
+
+    def run():
+        return import_run(
+            actor=world.users["principal"],
+            school=world.school,
+            kind="students",
+            name="derived.csv",
+            data=path.read_bytes(),
+        )
+
+    first = run()
+    second = run()
+
+    stored.refresh_from_db()
+    assert (first.updated, second.unchanged) == (1, 1)
+    assert (stored.gender, stored.birth_date) == ("female", BORN)

@@ -1,4 +1,3 @@
-# ruff: noqa: N999 — named after the CLI verb; Django loads commands with importlib
 """``xiaowu import students|staff FILE --school CODE [--dry-run] [--format json]``.
 
 An operator command (shell access to the server): it imports without user scoping and is
