@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from xiaowu.core.forms import bootstrap_form
 from xiaowu.org.models import OrgUnit
 
 
@@ -21,17 +22,6 @@ class LoginForm(forms.Form):
         self.fields["password"].widget.attrs.update(
             {"class": "form-control", "autocomplete": "current-password"}
         )
-
-
-def _bootstrap(form: forms.Form) -> None:
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
-            widget.attrs.setdefault("class", "form-check-input")
-        elif isinstance(widget, forms.Select):
-            widget.attrs.setdefault("class", "form-select")
-        else:
-            widget.attrs.setdefault("class", "form-control")
 
 
 class UnitChoiceField(forms.ModelChoiceField[OrgUnit]):
@@ -59,7 +49,7 @@ class UserCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = roles  # type: ignore[attr-defined]
         self.fields["org_unit"].queryset = units  # type: ignore[attr-defined]
-        _bootstrap(self)
+        bootstrap_form(self)
 
     def clean_username(self) -> str:
         value: str = self.cleaned_data["username"].strip()
@@ -75,7 +65,7 @@ class UserUpdateForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _bootstrap(self)
+        bootstrap_form(self)
 
 
 class RoleAssignForm(forms.Form):
@@ -93,7 +83,7 @@ class RoleAssignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = roles  # type: ignore[attr-defined]
         self.fields["org_unit"].queryset = units  # type: ignore[attr-defined]
-        _bootstrap(self)
+        bootstrap_form(self)
 
 
 class PasswordSetForm(forms.Form):
@@ -102,7 +92,7 @@ class PasswordSetForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _bootstrap(self)
+        bootstrap_form(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -128,4 +118,4 @@ class ApiTokenForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _bootstrap(self)
+        bootstrap_form(self)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from xiaowu.core.forms import bootstrap_form
 from xiaowu.org.models import ALLOWED_PARENT_KINDS, Grade, OfficeType, OrgUnit, SchoolType, UnitKind
 
 # Which optional attributes each kind of unit uses.
@@ -30,14 +31,6 @@ OPTIONAL_FIELDS = (
     "subject",
     "address",
 )
-
-
-def _style(form: forms.Form) -> None:
-    for field in form.fields.values():
-        css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-        if isinstance(field.widget, forms.CheckboxInput):
-            css = "form-check-input"
-        field.widget.attrs.setdefault("class", css)
 
 
 class _UnitFields(forms.Form):
@@ -78,7 +71,7 @@ class OrgUnitCreateForm(_UnitFields):
     def __init__(self, *args: Any, parent: OrgUnit, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [(k, UnitKind(k).label) for k in self.kinds_under(parent)]  # type: ignore[attr-defined]
-        _style(self)
+        bootstrap_form(self)
 
     @staticmethod
     def kinds_under(parent: OrgUnit) -> list[str]:
@@ -116,7 +109,7 @@ class OrgUnitUpdateForm(_UnitFields):
                 del self.fields[name]
         self.fields["name"].required = True
         self.fields["name"].help_text = ""
-        _style(self)
+        bootstrap_form(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -152,7 +145,7 @@ class SchoolYearForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _style(self)
+        bootstrap_form(self)
 
     def clean_name(self) -> str:
         value: str = self.cleaned_data["name"]

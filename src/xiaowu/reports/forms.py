@@ -6,15 +6,10 @@ from typing import Any
 
 from django import forms
 
+from xiaowu.core.forms import bootstrap_form
 from xiaowu.org.models import OrgUnit
 from xiaowu.reports.models import GoalStatus, SummaryVariant, TextSlot
 from xiaowu.reports.period import Period, calendar_year_period, custom_period, school_year_period
-
-
-def _style(form: forms.Form) -> None:
-    for field in form.fields.values():
-        css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-        field.widget.attrs.setdefault("class", css)
 
 
 class UnitField(forms.ModelChoiceField[OrgUnit]):
@@ -51,7 +46,7 @@ class SummaryCreateForm(forms.Form):
     def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units  # type: ignore[attr-defined]
-        _style(self)
+        bootstrap_form(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -84,7 +79,7 @@ class SummaryTextForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _style(self)
+        bootstrap_form(self)
 
 
 class SummaryTextEditForm(forms.Form):
@@ -93,7 +88,7 @@ class SummaryTextEditForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _style(self)
+        bootstrap_form(self)
 
 
 class GoalForm(forms.Form):
@@ -106,7 +101,7 @@ class GoalForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _style(self)
+        bootstrap_form(self)
 
 
 class GoalUpdateForm(forms.Form):
@@ -120,7 +115,7 @@ class GoalUpdateForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _style(self)
+        bootstrap_form(self)
 
 
 class SummaryImportForm(forms.Form):
@@ -131,5 +126,4 @@ class SummaryImportForm(forms.Form):
     def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units  # type: ignore[attr-defined]
-        _style(self)
-        self.fields["dry_run"].widget.attrs["class"] = "form-check-input"
+        bootstrap_form(self)

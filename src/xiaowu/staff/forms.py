@@ -9,6 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from xiaowu.core.forms import bootstrap_form
 from xiaowu.core.masking import mask_id_number, mask_mobile
 from xiaowu.core.models import Gender
 from xiaowu.org.models import OrgUnit, Term
@@ -29,18 +30,6 @@ STAFF_FIELDS = (
 # Never put into an edit form in full: an empty input keeps the stored value.
 IDENTIFIER_FIELDS = {"id_number": mask_id_number, "mobile": mask_mobile}
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def bootstrap(form: forms.Form) -> None:
-    """Give every widget of ``form`` its Bootstrap class."""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
-            widget.attrs.setdefault("class", "form-check-input")
-        elif isinstance(widget, forms.Select):
-            widget.attrs.setdefault("class", "form-select")
-        else:
-            widget.attrs.setdefault("class", "form-control")
 
 
 class UnitChoiceField(forms.ModelChoiceField[OrgUnit]):
@@ -86,7 +75,7 @@ class StaffMemberCreateForm(StaffMemberForm):
         self.fields["org_unit"].queryset = units  # type: ignore[attr-defined]
         self.fields["org_unit"].empty_label = "请选择单位"  # type: ignore[attr-defined]
         self.order_fields(["org_unit", *STAFF_FIELDS])
-        bootstrap(self)
+        bootstrap_form(self)
 
     def service_kwargs(self) -> dict[str, Any]:
         return {"org_unit": self.cleaned_data["org_unit"], **self.staff_fields()}
@@ -103,7 +92,7 @@ class StaffMemberUpdateForm(StaffMemberForm):
             self.fields[name].help_text = "留空则保持不变。"
             if current:
                 self.fields[name].widget.attrs["placeholder"] = f"当前：{mask(current)}"
-        bootstrap(self)
+        bootstrap_form(self)
 
     def service_kwargs(self) -> dict[str, Any]:
         changes = self.staff_fields()
@@ -124,7 +113,7 @@ class StaffStatusForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {}).setdefault("start_on", timezone.localdate())
         super().__init__(*args, **kwargs)
-        bootstrap(self)
+        bootstrap_form(self)
 
 
 class StaffHonourForm(forms.Form):
@@ -140,7 +129,7 @@ class StaffHonourForm(forms.Form):
             attrs={"type": "date"}, format="%Y-%m-%d"
         )
         self.fields["title_text"].help_text = "如“市级骨干教师（小学语文）”；留空则用称号。"
-        bootstrap(self)
+        bootstrap_form(self)
 
 
 class TeachingAssignmentForm(forms.Form):
@@ -158,4 +147,4 @@ class TeachingAssignmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["school_class"].queryset = classes  # type: ignore[attr-defined]
         self.fields["school_class"].empty_label = "请选择班级"  # type: ignore[attr-defined]
-        bootstrap(self)
+        bootstrap_form(self)

@@ -11,6 +11,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from xiaowu.core.forms import bootstrap_form
 from xiaowu.core.masking import mask_id_number
 from xiaowu.core.models import Gender
 from xiaowu.org.models import OrgUnit, SchoolYear
@@ -53,18 +54,6 @@ FIELD_GROUPS = (
 # Identifiers are never put into an edit form in full: an empty input keeps the stored value.
 IDENTIFIER_FIELDS = ("id_number", "national_student_number")
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def bootstrap(form: forms.Form) -> None:
-    """Give every widget of ``form`` its Bootstrap class."""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
-            widget.attrs.setdefault("class", "form-check-input")
-        elif isinstance(widget, forms.Select):
-            widget.attrs.setdefault("class", "form-select")
-        else:
-            widget.attrs.setdefault("class", "form-control")
 
 
 class ClassChoiceField(forms.ModelChoiceField[OrgUnit]):
@@ -146,7 +135,7 @@ class StudentRegisterForm(StudentFieldsForm):
         )
         self.fields["school_class"].queryset = classes  # type: ignore[attr-defined]
         self.fields["school_class"].empty_label = "请选择班级"  # type: ignore[attr-defined]
-        bootstrap(self)
+        bootstrap_form(self)
 
     def head_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in ("kind", "school_class", "effective_on", "counterpart")]
@@ -180,7 +169,7 @@ class StudentUpdateForm(StudentFieldsForm):
             field.help_text = "留空则保持不变。" + str(field.help_text)
             if current:
                 field.widget.attrs["placeholder"] = f"当前：{mask_id_number(current)}"
-        bootstrap(self)
+        bootstrap_form(self)
 
     def service_kwargs(self) -> dict[str, Any]:
         changes = self.student_fields()
@@ -231,7 +220,7 @@ class StatusChangeForm(forms.Form):
         self.fields[
             "attachment"
         ].help_text = f"可选。PDF、JPG 或 PNG，不超过 {max_upload_label}，如转学证明扫描件。"
-        bootstrap(self)
+        bootstrap_form(self)
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -259,7 +248,7 @@ class StudentStatsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units  # type: ignore[attr-defined]
         self.fields["unit"].empty_label = "全部可见范围"  # type: ignore[attr-defined]
-        bootstrap(self)
+        bootstrap_form(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -292,4 +281,4 @@ class AgeCohortPopulationForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["org_unit"].queryset = units  # type: ignore[attr-defined]
-        bootstrap(self)
+        bootstrap_form(self)

@@ -40,13 +40,16 @@ def _keep_test_transaction() -> Iterator[None]:
     The calls run in this thread on the test's connection, inside the transaction of the
     ``db`` fixture (through ``world``), so they see the test data. Django closes "old"
     connections when a request finishes, which inside that transaction would abort it; Django's
-    own test client disconnects the handler in the same way. (Schemathesis 4.32 does not close
-    plain WSGI responses, so the signal does not fire today; this keeps it that way.)
+    own test client disconnects the handler in the same way. Both signals matter: at
+    ``request_started`` the handler sees the test transaction's autocommit state and closes the
+    connection — harmless for SQLite's in-memory test database, fatal on PostgreSQL.
     """
+    signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     try:
         yield
     finally:
+        signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
 
 

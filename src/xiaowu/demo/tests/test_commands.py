@@ -351,6 +351,9 @@ def test_demo_command_loads_data_and_serves(monkeypatch, settings, tmp_path):
     monkeypatch.setattr(
         serve.XiaowuApplication, "run", lambda self: started.append(self.options["bind"])
     )
+    # Before forking workers the command closes its connections; here that would close the
+    # test transaction's connection (on PostgreSQL the rest of the test would then fail).
+    monkeypatch.setattr(serve.connections, "close_all", lambda: None)
     out = StringIO()
 
     call_command("demo", "--port", "8765", stdout=out)
