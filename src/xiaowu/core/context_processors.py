@@ -27,7 +27,7 @@ NAVIGATION: tuple[tuple[str, str, str, str, Perm | None], ...] = (
     ("组织机构", "org:tree", "diagram-3", "org", Perm.ORG_VIEW),
     ("学校", "org:school_list", "building", "org", Perm.ORG_VIEW),
     ("班级", "org:class_list", "people", "org", Perm.ORG_VIEW),
-    ("学校联盟", "org:alliance_list", "link-45deg", "org", Perm.ORG_VIEW),
+    ("联盟与连片教研", "org:alliance_list", "link-45deg", "org", Perm.ORG_VIEW),
     ("校历", "org:term_list", "calendar3", "org", Perm.ORG_VIEW),
     ("学生", "students:list", "mortarboard", "students", Perm.STUDENTS_VIEW),
     ("学籍统计", "students:stats", "bar-chart-line", "students", Perm.STUDENTS_VIEW),

@@ -24,6 +24,7 @@ from xiaowu.org.selectors import (
     org_unit_children,
     org_unit_get,
     org_unit_list,
+    research_cluster_list,
     school_alliance_get,
     school_alliance_list,
     school_alliance_members,
@@ -196,11 +197,12 @@ def class_list_view(request: HttpRequest) -> HttpResponse:
 @require_perm(Perm.ORG_VIEW)
 @require_GET
 def alliance_list_view(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "org/alliance_list.html",
-        {"alliances": school_alliance_list(actor=_actor(request))},
-    )
+    actor = _actor(request)
+    context = {
+        "alliances": school_alliance_list(actor=actor),
+        "clusters": research_cluster_list(actor=actor),
+    }
+    return render(request, "org/alliance_list.html", context)
 
 
 @login_required

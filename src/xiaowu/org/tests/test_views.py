@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from xiaowu.org.models import OrgUnit
+from xiaowu.org.models import OrgUnit, ResearchCluster
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +56,19 @@ def test_school_list_counts(world, client_for):
 def test_school_search_by_initials(world, client_for):
     page = client_for("district").get("/org/schools/", {"q": "qszx"}).context["listing"].page
     assert [s.name for s in page] == ["青石中学"]
+
+
+def test_alliance_page_lists_research_clusters_in_scope(world, client_for):
+    cluster = ResearchCluster.objects.create(
+        code="RC1",
+        name="小学语文三年级连片教研组",
+        owner=world.district,
+        subject="语文",
+        grade=3,
+        lead_school=world.school,
+    )
+    cluster.member_schools.set([world.school, world.school_b])
+    page = client_for("principal").get("/org/alliances/")
+    assert [c.name for c in page.context["clusters"]] == ["小学语文三年级连片教研组"]
+    assert "小学语文三年级连片教研组" in page.content.decode()
+    assert list(client_for("teacher2").get("/org/alliances/").context["clusters"]) == []
