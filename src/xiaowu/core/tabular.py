@@ -110,8 +110,12 @@ def free_text(value: object) -> str:
 
 
 def compact_text(value: object) -> str:
-    """Return a cell as text with every white-space character removed (names, codes)."""
-    return "".join(text_value(value).split())
+    """Return a cell as text with every white-space character removed (names, codes).
+
+    Normalised again after removing spaces: NFKC turns a spacing accent such as "´" into a space
+    plus a combining mark, which composes with the letter once the space is gone.
+    """
+    return unicodedata.normalize("NFKC", "".join(text_value(value).split()))
 
 
 def code_text(value: object, *, label: str) -> str:

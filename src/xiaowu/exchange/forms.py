@@ -40,11 +40,20 @@ class ImportUploadForm(forms.Form):
         self.fields["school"].widget = _select([(school.pk, school.name) for school in schools])
 
 
+EXPORT_KINDS = (
+    ("students", "学生名单（全国学籍系统模板）"),
+    ("staff", "教职工名单（教职工导入表）"),
+)
+
+
 class ExportForm(forms.Form):
+    kind = forms.ChoiceField(label="导出内容")
     school = forms.IntegerField(label="学校")
-    school_class = forms.IntegerField(label="班级", required=False)
+    school_class = forms.IntegerField(
+        label="班级", required=False, help_text="仅导出学生名单时适用；教职工名单按全校导出。"
+    )
     unmasked = forms.BooleanField(
-        label="导出完整的证件号和电话号码（用于上报全国学籍系统）",
+        label="导出完整的证件号和电话号码（用于上报或重新导入）",
         required=False,
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
         help_text="未勾选时证件号和电话号码按规定脱敏。导出会记入审计日志。",
@@ -53,19 +62,33 @@ class ExportForm(forms.Form):
     def __init__(
         self,
         *args: Any,
+        kinds: Sequence[str],
         schools: Sequence[OrgUnit],
         classes: Sequence[OrgUnit],
         can_unmask: bool,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].widget = _select([(school.pk, school.name) for school in schools])
-        self.fields["school_class"].widget = _select(
-            [("", "全校（不限班级）")]
-            + [
-                (unit.pk, f"{unit.school.name if unit.school else ''} · {unit.name}")
-                for unit in classes
-            ]
+        kind_choices = [(value, label) for value, label in EXPORT_KINDS if value in kinds]
+        # Without a choice (an older link or script), the first kind the user may export.
+        self.fields["kind"] = forms.ChoiceField(
+            label="导出内容", choices=kind_choices, widget=_select(kind_choices), required=False
         )
+        self.default_kind = kind_choices[0][0] if kind_choices else ""
+        self.fields["school"].widget = _select([(school.pk, school.name) for school in schools])
+        if "students" in kinds:
+            self.fields["school_class"].widget = _select(
+                [("", "全校（不限班级）")]
+                + [
+                    (unit.pk, f"{unit.school.name if unit.school else ''} · {unit.name}")
+                    for unit in classes
+                ]
+            )
+        else:
+            del self.fields["school_class"]
         if not can_unmask:
             del self.fields["unmasked"]
+
+    def clean_kind(self) -> str:
+        kind: str = self.cleaned_data.get("kind") or self.default_kind
+        return kind

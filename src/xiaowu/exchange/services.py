@@ -11,6 +11,8 @@ the batch record and one summary audit row.
 - ``import_run`` is preview and commit in one step (command line, benchmark).
 - ``student_export`` writes the national template (AUTHZ-08: own permission, audit row with
   the row count, rate limit; identifiers masked unless the actor may unmask them).
+- ``staff_export`` writes the staff of a school in the simple staff layout the staff import
+  reads, under the same rules (personnel data: needs ``Perm.STAFF_MANAGE``).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from xiaowu.exchange.student_import import (
 )
 from xiaowu.exchange.xlsx import workbook_write
 from xiaowu.org.models import OrgUnit, UnitKind
-from xiaowu.staff.io import STAFF_COLUMNS
+from xiaowu.staff.io import STAFF_COLUMNS, staff_export_row
+from xiaowu.staff.models import LEAVING_STATUSES, StaffMember
 from xiaowu.students.io import STUDENT_COLUMNS, student_export_row
 from xiaowu.students.models import Guardianship, Student, StudentStatus
 
@@ -68,6 +71,7 @@ EXPORT_FIELDS = tuple(
     if not column.key.startswith("guardian") and column.key not in ("grade", "school_class")
 )
 GUARDIAN_EXPORT_FIELDS = ("name", "mobile", "employer", "id_type", "id_number")
+STAFF_EXPORT_FIELDS = tuple(column.key for column in STAFF_COLUMNS)
 
 
 class ExportRateLimitedError(Exception):
@@ -522,4 +526,67 @@ def student_export(
     handle.seek(0)
     suffix = "（未脱敏）" if unmasked else ""
     filename = f"{scope_name}学生名单{suffix}_{now:%Y%m%d}.xlsx"
+    return ExportFile(filename=filename, handle=handle, rows=rows)
+
+
+def _staff_export_records(staff: Any, *, unmasked: bool) -> Iterator[list[str]]:
+    for record in staff.values(*STAFF_EXPORT_FIELDS).iterator(chunk_size=2000):
+        if not unmasked:
+            record["id_number"] = mask_id_number(record["id_number"] or "")
+            record["mobile"] = mask_mobile(record["mobile"] or "")
+        yield staff_export_row(record)
+
+
+def staff_export(*, actor: User | None, school: OrgUnit, unmasked: bool = False) -> ExportFile:
+    """Write the staff of ``school`` (all its units; those who retired or transferred out are
+    left out) in the simple staff layout that the staff import reads.
+
+    ID numbers and mobile numbers are masked unless ``unmasked``, which needs
+    ``Perm.PII_UNMASK`` at the school; only the unmasked file imports back unchanged. Staff
+    files are personnel data: the export needs ``Perm.STAFF_MANAGE`` at the school.
+    """
+    if school.kind != UnitKind.SCHOOL:
+        raise ValidationError({"school": "请选择学校。"})
+    if actor is not None:
+        if not has_perm_at(actor, Perm.STAFF_MANAGE, school.pk):
+            raise PermissionDenied("您无权导出该校的教职工名单。")
+        if unmasked and not has_perm_at(actor, Perm.PII_UNMASK, school.pk):
+            raise PermissionDenied("您无权导出未脱敏的身份证号和手机号码。")
+        _export_rate_check(actor)
+    staff = StaffMember.objects.visible_to(actor) if actor is not None else StaffMember.objects
+    staff = (
+        staff.filter(org_unit__school=school)
+        .exclude(status__in=LEAVING_STATUSES)
+        .order_by("org_unit__sort_order", "org_unit_id", "name_pinyin", "pk")
+    )
+    now = timezone.localtime()
+    label = OPERATOR_LABEL if actor is None else f"{actor.full_name}（{actor.username}）"
+    masked_note = "未脱敏" if unmasked else "身份证号、手机已脱敏"
+    handle = io.BytesIO()
+    with transaction.atomic():
+        rows = workbook_write(
+            handle,
+            sheet_name="教职工信息",
+            columns=STAFF_COLUMNS,
+            rows=_staff_export_records(staff, unmasked=unmasked),
+            properties={
+                "title": f"{school.name}教职工信息",
+                "author": label,
+                "comments": f"{label} 于 {now:%Y-%m-%d %H:%M} 导出；{masked_note}。",
+            },
+            footer=f"{label} {now:%Y-%m-%d %H:%M} 导出 · {masked_note}",
+        )
+        # In the same transaction: when the audit write fails, no file is handed out (AUD-05).
+        audit_record(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            event="exchange.staff_export",
+            target=school,
+            org_unit_id=school.pk,
+            actor_label="" if actor is not None else OPERATOR_LABEL,
+            changes={"rows": rows, "unmasked": unmasked, "school": school.code},
+        )
+    handle.seek(0)
+    suffix = "（未脱敏）" if unmasked else ""
+    filename = f"{school.name}教职工名单{suffix}_{now:%Y%m%d}.xlsx"
     return ExportFile(filename=filename, handle=handle, rows=rows)

@@ -9,5 +9,5 @@ urlpatterns: list[URLPattern] = [
     path("batches/<int:batch_id>/", views.import_batch_detail_view, name="batch_detail"),
     path("batches/<int:batch_id>/commit/", views.import_batch_commit_view, name="batch_commit"),
     path("template/<str:kind>/", views.import_template_view, name="template"),
-    path("export/", views.student_export_view, name="export"),
+    path("export/", views.export_view, name="export"),
 ]

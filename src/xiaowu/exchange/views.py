@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -30,10 +30,13 @@ from xiaowu.exchange.services import (
     import_commit,
     import_preview,
     import_template,
+    staff_export,
     student_export,
 )
+from xiaowu.org.models import OrgUnit
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_PERMS = {"students": Perm.STUDENTS_EXPORT, "staff": Perm.STAFF_MANAGE}
 RECENT_BATCHES = 20
 
 
@@ -51,7 +54,7 @@ def _import_kinds(user: User) -> list[tuple[str, str]]:
 def exchange_home_view(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     kinds = _import_kinds(user)
-    can_export = scope_for(user).has_perm(Perm.STUDENTS_EXPORT)
+    can_export = bool(_export_kinds(user))
     if not kinds and not can_export:
         raise PermissionDenied("您没有导入或导出学籍、教职工数据的权限。")
     schools = {
@@ -147,33 +150,77 @@ def import_template_view(request: HttpRequest, kind: str) -> FileResponse:
     return FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
 
 
+def _export_kinds(user: User) -> list[str]:
+    """The kinds of export the user may make somewhere: students (``Perm.STUDENTS_EXPORT``),
+    staff (``Perm.STAFF_MANAGE``: staff files are personnel data)."""
+    scope = scope_for(user)
+    return [kind for kind, perm in EXPORT_PERMS.items() if scope.has_perm(perm)]
+
+
+def _export_initial(user: User, params: QueryDict, schools: list[OrgUnit]) -> dict[str, object]:
+    """Preselect the kind and the school from ``?kind=staff&school=ID`` (a unit inside a
+    school selects that school). An id the user may not export from is ignored."""
+    initial: dict[str, object] = {}
+    if params.get("kind") in EXPORT_PERMS:
+        initial["kind"] = params["kind"]
+    raw = params.get("school", "")
+    if raw.isdigit():
+        school_ids = {school.pk for school in schools}
+        unit_id = int(raw)
+        school_id = (
+            unit_id
+            if unit_id in school_ids
+            else OrgUnit.objects.visible_to(user)
+            .filter(pk=unit_id)
+            .values_list("school_id", flat=True)
+            .first()
+        )
+        if school_id in school_ids:
+            initial["school"] = school_id
+    return initial
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
-def student_export_view(request: HttpRequest) -> HttpResponse | FileResponse:
+def export_view(request: HttpRequest) -> HttpResponse | FileResponse:
+    """学生名单 or 教职工名单 of one school, as .xlsx (AUTHZ-08: permission at the school,
+    audit row, rate limit, masking unless the user may unmask)."""
     user: User = request.user  # type: ignore[assignment]
     scope = scope_for(user)
-    if not scope.has_perm(Perm.STUDENTS_EXPORT):
-        raise PermissionDenied("您没有导出学生名单的权限。")
+    kinds = _export_kinds(user)
+    if not kinds:
+        raise PermissionDenied("您没有导出学生或教职工名单的权限。")
+    schools = {
+        school.pk: school
+        for kind in kinds
+        for school in school_with_perm_list(actor=user, perm=EXPORT_PERMS[kind])
+    }
+    ordered = sorted(schools.values(), key=lambda school: (school.sort_order, school.code))
     form = ExportForm(
         request.POST or None,
-        schools=list(school_with_perm_list(actor=user, perm=Perm.STUDENTS_EXPORT)),
-        classes=list(export_class_list(actor=user)),
+        initial=_export_initial(user, request.GET, ordered) if request.method == "GET" else None,
+        kinds=kinds,
+        schools=ordered,
+        classes=list(export_class_list(actor=user)) if "students" in kinds else [],
         can_unmask=scope.has_perm(Perm.PII_UNMASK),
     )
     status = 200
     if request.method == "POST" and form.is_valid():
         school = school_get(actor=user, school_id=form.cleaned_data["school"])
-        class_id = form.cleaned_data["school_class"]
-        school_class = (
-            school_class_get(actor=user, school=school, class_id=class_id) if class_id else None
-        )
+        unmasked = form.cleaned_data.get("unmasked", False)
         try:
-            export = student_export(
-                actor=user,
-                school=school,
-                school_class=school_class,
-                unmasked=form.cleaned_data.get("unmasked", False),
-            )
+            if form.cleaned_data["kind"] == "staff":
+                export = staff_export(actor=user, school=school, unmasked=unmasked)
+            else:
+                class_id = form.cleaned_data.get("school_class")
+                school_class = (
+                    school_class_get(actor=user, school=school, class_id=class_id)
+                    if class_id
+                    else None
+                )
+                export = student_export(
+                    actor=user, school=school, school_class=school_class, unmasked=unmasked
+                )
         except ExportRateLimitedError as exc:
             form.add_error(None, str(exc))
             status = 429

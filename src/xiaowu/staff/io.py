@@ -2,12 +2,18 @@
 
 Layout: 姓名, 性别, 出生日期, 身份证号, 手机, 学历, 职称, 岗位类别, 任教学科, 人事状态. Titles
 and education accept the names in common use before the 2015 title reform (中学高级教师,
-小学一级教师 …) and short forms (本科, 大专).
+小学一级教师 …) and short forms (本科, 大专). ``staff_export_row`` writes a staff member in
+this layout, so that an exported file imports back unchanged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
 from xiaowu.core.identifiers import mobile_is_valid, normalise_mobile
+from xiaowu.core.models import Gender
 from xiaowu.core.tabular import (
     CellError,
     Column,
@@ -153,3 +159,33 @@ STAFF_COLUMNS: tuple[Column, ...] = (
     Column("subject", "任教学科", read_subject, ("学科", "主要任教学科"), width=10),
     Column("status", "人事状态", read_staff_status, ("状态", "在岗状态")),
 )
+
+
+# --------------------------------------------------------------------------- export
+_CHOICE_LABELS: dict[str, dict[str, str]] = {
+    "gender": {str(value): str(label) for value, label in Gender.choices},
+    "education": {str(value): str(label) for value, label in Education.choices},
+    "professional_title": {str(value): str(label) for value, label in ProfessionalTitle.choices},
+    "post_category": {str(value): str(label) for value, label in PostCategory.choices},
+    "status": {str(value): str(label) for value, label in StaffStatus.choices},
+}
+
+
+def staff_export_row(record: Mapping[str, Any]) -> list[str]:
+    """Return the cells of one staff member in ``STAFF_COLUMNS`` order, as the import reads
+    them back: choices as their labels, the birth date as ``YYYY-MM-DD``, blanks as "".
+
+    ``record`` holds the StaffMember field values; masking is the caller's job.
+    """
+    cells: list[str] = []
+    for column in STAFF_COLUMNS:
+        value = record.get(column.key)
+        if value is None or value == "":
+            cells.append("")
+        elif column.key in _CHOICE_LABELS:
+            cells.append(_CHOICE_LABELS[column.key].get(str(value), ""))
+        elif isinstance(value, date):
+            cells.append(value.isoformat())
+        else:
+            cells.append(str(value))
+    return cells
