@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from xiaowu.accounts.roles import Perm
+from xiaowu.accounts.scoping import scope_for, unit_subtree
+from xiaowu.org.models import OrgUnit
 from xiaowu.reports.generator import GeneratedSummary, ManualText, summary_generate
 from xiaowu.reports.models import (
     ImprovementGoal,
@@ -134,3 +137,15 @@ def figure_payload(summary: GeneratedSummary) -> dict[str, Any]:
             for s in summary.signals
         ],
     }
+
+
+SUMMARY_UNIT_KINDS = ("bureau", "school_district", "school")
+
+
+def summary_writable_units(*, actor: User) -> QuerySet[OrgUnit]:
+    """The 教育局 / 学区 / 学校 units the actor may write a summary for, topmost first."""
+    scope = scope_for(actor)
+    units = OrgUnit.objects.visible_to(actor).filter(kind__in=SUMMARY_UNIT_KINDS, is_active=True)
+    if not scope.is_global:
+        units = units.filter(pk__in=unit_subtree(scope.roots_with_perm(Perm.REPORTS_MANAGE)))
+    return units.order_by("depth", "code")

@@ -19,7 +19,6 @@ from xiaowu.accounts.roles import Perm
 from xiaowu.accounts.scoping import has_perm_at
 from xiaowu.core.forms import add_service_errors
 from xiaowu.core.listing import listing
-from xiaowu.org.models import OrgUnit, UnitKind
 from xiaowu.org.selectors import term_current
 from xiaowu.reports.consistency import check_document
 from xiaowu.reports.docx_render import render_docx
@@ -41,6 +40,7 @@ from xiaowu.reports.selectors import (
     summary_text_get,
     summary_text_versions,
     summary_texts,
+    summary_writable_units,
     work_summary_get,
     work_summary_list,
     work_summary_render,
@@ -60,30 +60,21 @@ SUMMARY_SORTS = {
     "created_at": ("创建时间", "created_at"),
 }
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-SUMMARY_UNIT_KINDS = (UnitKind.BUREAU, UnitKind.SCHOOL_DISTRICT, UnitKind.SCHOOL)
 
 
 def _actor(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _writable_units(actor: User) -> list[OrgUnit]:
-    units = OrgUnit.objects.visible_to(actor).filter(kind__in=SUMMARY_UNIT_KINDS, is_active=True)
-    return [
-        unit
-        for unit in units.order_by("depth", "code")
-        if has_perm_at(actor, Perm.REPORTS_MANAGE, unit.pk)
-    ]
-
-
 @require_perm(Perm.REPORTS_VIEW)
 @require_http_methods(["GET", "POST"])
 def summary_list_view(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    writable = _writable_units(actor)
+    writable = summary_writable_units(actor=actor)
+    first_unit = writable.first()
     term = term_current()
     initial = {
-        "unit": writable[0].pk if writable else None,
+        "unit": first_unit.pk if first_unit else None,
         "period_kind": "term",
         "school_year": term.school_year.name if term else "",
         "term": term.number if term else 1,
@@ -91,7 +82,7 @@ def summary_list_view(request: HttpRequest) -> HttpResponse:
     }
     form = SummaryCreateForm(
         request.POST or None,
-        units=OrgUnit.objects.filter(pk__in=[u.pk for u in writable]),
+        units=writable,
         initial=initial,
     )
     if request.method == "POST" and form.is_valid():
@@ -111,7 +102,7 @@ def summary_list_view(request: HttpRequest) -> HttpResponse:
             request, work_summary_list(actor=actor), sortable=SUMMARY_SORTS, default_sort="-end_on"
         ),
         "form": form,
-        "can_create": bool(writable),
+        "can_create": first_unit is not None,
     }
     return render(request, "reports/summary_list.html", context)
 
@@ -274,7 +265,7 @@ def goal_create_view(request: HttpRequest, summary_id: int) -> HttpResponse:
 def summary_import_view(request: HttpRequest) -> HttpResponse:
     """Upload a previous paper summary; extract its 存在问题 and 下一步 as improvement goals."""
     actor = _actor(request)
-    units = OrgUnit.objects.filter(pk__in=[u.pk for u in _writable_units(actor)])
+    units = summary_writable_units(actor=actor)
     form = SummaryImportForm(request.POST or None, request.FILES or None, units=units)
     result = None
     if request.method == "POST" and form.is_valid():
