@@ -14,7 +14,7 @@ from xiaowu.accounts.models import ApiToken, RoleAssignment, User, token_digest
 from xiaowu.accounts.roles import ROLE_SPECS, Perm, Role
 from xiaowu.accounts.scoping import forget_scope, has_perm_at, max_rank, scope_for
 from xiaowu.audit.models import AuditAction
-from xiaowu.audit.services import audit_record, diff, snapshot
+from xiaowu.audit.services import audit_record, diff, sensitive_view_audit, snapshot
 from xiaowu.core.identifiers import mobile_is_valid, normalise_mobile
 from xiaowu.core.masking import mask_mobile
 from xiaowu.core.pinyin import pinyin_keys
@@ -274,13 +274,10 @@ def sensitive_view_record(*, actor: User, target: User, field: str) -> str:
     )
     if actor.pk != target.pk and not any(has_perm_at(actor, Perm.PII_UNMASK, u) for u in unit_ids):
         raise PermissionDenied("您无权查看完整号码。")
-    value = str(getattr(target, field) or "")
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action=AuditAction.VIEW_SENSITIVE,
-            event=f"accounts.user_view_{field}",
-            target=target,
-            org_unit_id=unit_ids[0] if unit_ids else None,
-        )
-    return value
+    sensitive_view_audit(
+        actor=actor,
+        target=target,
+        event=f"accounts.user_view_{field}",
+        org_unit_id=unit_ids[0] if unit_ids else None,
+    )
+    return str(getattr(target, field) or "")

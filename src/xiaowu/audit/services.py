@@ -10,11 +10,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from xiaowu.accounts.roles import Role
-from xiaowu.accounts.scoping import scope_for
+from xiaowu.accounts.roles import Perm, Role
+from xiaowu.accounts.scoping import has_perm_at, scope_for
 from xiaowu.audit.models import AuditAction, AuditEvent
 from xiaowu.core.context import current_request_meta
 
@@ -132,3 +133,48 @@ def audit_record(
     row.row_hash = row_digest(prev, row)
     row.save(force_insert=True)
     return row
+
+
+@transaction.atomic
+def sensitive_view_audit(
+    *,
+    actor: User,
+    target: models.Model,
+    event: str,
+    org_unit_id: int | None,
+    changes: Mapping[str, Any] | None = None,
+) -> None:
+    """Record that ``actor`` saw an unmasked value of ``target`` (PRIV-05, AUD-01)."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.VIEW_SENSITIVE,
+        event=event,
+        target=target,
+        org_unit_id=org_unit_id,
+        changes=changes,
+    )
+
+
+def sensitive_value_reveal(
+    *,
+    actor: User,
+    target: models.Model,
+    value: str,
+    unit_id: int,
+    event: str,
+    denied_message: str,
+    audit_unit_id: int | None = None,
+    changes: Mapping[str, Any] | None = None,
+) -> str:
+    """Return ``value`` unmasked if ``actor`` holds pii.unmask at ``unit_id`` (or above), after
+    recording the access; refuse otherwise. The one place every unmask goes through."""
+    if not has_perm_at(actor, Perm.PII_UNMASK, unit_id):
+        raise PermissionDenied(denied_message)
+    sensitive_view_audit(
+        actor=actor,
+        target=target,
+        event=event,
+        org_unit_id=audit_unit_id if audit_unit_id is not None else unit_id,
+        changes=changes,
+    )
+    return value

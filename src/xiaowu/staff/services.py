@@ -17,7 +17,7 @@ from xiaowu.accounts.models import RoleAssignment
 from xiaowu.accounts.roles import Perm, Role
 from xiaowu.accounts.scoping import forget_scope, has_perm_at
 from xiaowu.audit.models import AuditAction
-from xiaowu.audit.services import audit_record, diff, snapshot
+from xiaowu.audit.services import audit_record, diff, sensitive_value_reveal, snapshot
 from xiaowu.core.identifiers import (
     id_birth_date,
     id_number_is_valid,
@@ -366,16 +366,12 @@ def staff_sensitive_view(*, actor: User, staff: StaffMember, field: str) -> str:
     """Return the unmasked ID or mobile number of a staff member and record the access."""
     if field not in SENSITIVE_STAFF_FIELDS:
         raise ValidationError("不支持查看该字段。")
-    if not has_perm_at(actor, Perm.PII_UNMASK, staff.org_unit_id):
-        raise PermissionDenied("您无权查看完整号码。")
-    value = str(getattr(staff, field) or "")
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action=AuditAction.VIEW_SENSITIVE,
-            event=f"staff.staff_view_{field}",
-            target=staff,
-            org_unit_id=staff.org_unit_id,
-            changes={"field": field},
-        )
-    return value
+    return sensitive_value_reveal(
+        actor=actor,
+        target=staff,
+        value=str(getattr(staff, field) or ""),
+        unit_id=staff.org_unit_id,
+        event=f"staff.staff_view_{field}",
+        denied_message="您无权查看完整号码。",
+        changes={"field": field},
+    )

@@ -24,7 +24,7 @@ from django.db.models import F
 from xiaowu.accounts.roles import Perm
 from xiaowu.accounts.scoping import has_perm_at
 from xiaowu.audit.models import AuditAction
-from xiaowu.audit.services import audit_record, diff, snapshot
+from xiaowu.audit.services import audit_record, diff, sensitive_value_reveal, snapshot
 from xiaowu.core.identifiers import id_number_is_valid, normalise_id_number, normalise_text
 from xiaowu.core.masking import mask_id_number
 from xiaowu.core.pinyin import pinyin_keys
@@ -389,19 +389,16 @@ def student_sensitive_view(*, actor: User, student: Student, field: str) -> str:
     """Return the unmasked ``field`` of ``student`` and record the access (PRIV-05)."""
     if field not in SENSITIVE_STUDENT_FIELDS:
         raise ValidationError("不支持查看该字段。")
-    if not has_perm_at(actor, Perm.PII_UNMASK, student.school_id):
-        raise PermissionDenied("您无权查看完整证件号。")
-    value = str(getattr(student, field) or "")
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action=AuditAction.VIEW_SENSITIVE,
-            event=f"students.student_view_{field}",
-            target=student,
-            org_unit_id=student.school_class_id or student.school_id,
-            changes={"field": field},
-        )
-    return value
+    return sensitive_value_reveal(
+        actor=actor,
+        target=student,
+        value=str(getattr(student, field) or ""),
+        unit_id=student.school_id,
+        audit_unit_id=student.school_class_id or student.school_id,
+        event=f"students.student_view_{field}",
+        denied_message="您无权查看完整证件号。",
+        changes={"field": field},
+    )
 
 
 def guardian_sensitive_view(*, actor: User, student: Student, guardian: Guardian) -> str:
@@ -410,16 +407,16 @@ def guardian_sensitive_view(*, actor: User, student: Student, guardian: Guardian
         raise PermissionDenied("您无权查看完整号码。")
     if not Guardianship.objects.filter(student=student, guardian=guardian).exists():
         raise PermissionDenied("该监护人与该学生无关。")
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action=AuditAction.VIEW_SENSITIVE,
-            event="students.guardian_view_mobile",
-            target=guardian,
-            org_unit_id=student.school_class_id or student.school_id,
-            changes={"field": "mobile", "student": student.pk},
-        )
-    return guardian.mobile
+    return sensitive_value_reveal(
+        actor=actor,
+        target=guardian,
+        value=guardian.mobile,
+        unit_id=student.school_id,
+        audit_unit_id=student.school_class_id or student.school_id,
+        event="students.guardian_view_mobile",
+        denied_message="您无权查看完整号码。",
+        changes={"field": "mobile", "student": student.pk},
+    )
 
 
 def attachment_check(upload: UploadedFile) -> tuple[str, str, int]:
