@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "xiaowu.exchange",
     "xiaowu.dashboard",
     "xiaowu.reports",
+    "xiaowu.exams",
     "xiaowu.demo",
     "xiaowu.api",
 ]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("staff/", include("xiaowu.staff.urls")),
     path("exchange/", include("xiaowu.exchange.urls")),
     path("reports/", include("xiaowu.reports.urls")),
+    path("exams/", include("xiaowu.exams.urls")),
     path("api/", include("xiaowu.api.urls")),
     path("healthz", healthz_view, name="healthz"),
 ]

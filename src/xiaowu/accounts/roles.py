@@ -46,6 +46,9 @@ class Perm(StrEnum):
     STAFF_MANAGE = "staff.manage"  # staff files, statuses, honours, teaching assignments
     REPORTS_VIEW = "reports.view"  # 工作总结 and improvement goals
     REPORTS_MANAGE = "reports.manage"
+    EXAMS_VIEW = "exams.view"  # exams and their aggregate analyses inside the scope
+    EXAMS_MANAGE = "exams.manage"  # set up exams, subjects, participants, 口径; lock; import
+    SCORES_ENTER = "scores.enter"  # enter scores (teachers: only their own class × subject)
 
 
 class ScopeRule(StrEnum):
@@ -79,10 +82,20 @@ _LEADER_PERMS = frozenset(
         Perm.STAFF_MANAGE,
         Perm.REPORTS_VIEW,
         Perm.REPORTS_MANAGE,
+        Perm.EXAMS_VIEW,
+        Perm.EXAMS_MANAGE,
+        Perm.SCORES_ENTER,
     }
 )
 _MIDDLE_PERMS = frozenset(
-    {Perm.ORG_VIEW, Perm.ACCOUNTS_VIEW, Perm.STUDENTS_VIEW, Perm.STAFF_VIEW, Perm.REPORTS_VIEW}
+    {
+        Perm.ORG_VIEW,
+        Perm.ACCOUNTS_VIEW,
+        Perm.STUDENTS_VIEW,
+        Perm.STAFF_VIEW,
+        Perm.REPORTS_VIEW,
+        Perm.EXAMS_VIEW,
+    }
 )
 # The 教导处 keeps the 学籍 and the staff files of its school.
 _OFFICE_PERMS = _MIDDLE_PERMS | {
@@ -90,8 +103,10 @@ _OFFICE_PERMS = _MIDDLE_PERMS | {
     Perm.STUDENTS_EXPORT,
     Perm.STAFF_MANAGE,
     Perm.REPORTS_MANAGE,
+    Perm.EXAMS_MANAGE,
+    Perm.SCORES_ENTER,
 }
-_TEACHER_PERMS = frozenset({Perm.ORG_VIEW, Perm.STUDENTS_VIEW})
+_TEACHER_PERMS = frozenset({Perm.ORG_VIEW, Perm.STUDENTS_VIEW, Perm.EXAMS_VIEW, Perm.SCORES_ENTER})
 
 ROLE_SPECS: dict[str, RoleSpec] = {
     Role.SYSTEM_ADMIN: RoleSpec(("bureau",), ScopeRule.UNIT, ScopeRule.UNIT, frozenset(Perm), 100),
@@ -113,7 +128,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         ("teaching_research_group", "lesson_prep_group"),
         ScopeRule.SCHOOL,
         ScopeRule.NONE,
-        frozenset({Perm.ORG_VIEW, Perm.ACCOUNTS_VIEW, Perm.STAFF_VIEW}),
+        frozenset({Perm.ORG_VIEW, Perm.ACCOUNTS_VIEW, Perm.STAFF_VIEW, Perm.EXAMS_VIEW}),
         40,
     ),
     Role.HEAD_TEACHER: RoleSpec(
