@@ -337,3 +337,16 @@ def test_update_form_keeps_identifiers_when_left_empty(world, client_for):
         id_number,
         mobile,
     )
+
+
+def test_filtering_updates_the_export_link_to_the_chosen_school(world, client_for):
+    """The export button follows the unit filter (an out-of-band swap with the table)."""
+    body = (
+        client_for("district")
+        .get("/staff/", {"unit": world.school_b.pk}, HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+
+    assert 'id="staff-export"' in body
+    assert 'hx-swap-oob="true"' in body
+    assert f"kind=staff&amp;school={world.school_b.pk}" in body
