@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -27,8 +28,15 @@ from xiaowu.students.models import Student
 from xiaowu.students.tests.factories import GuardianFactory, GuardianshipFactory, StudentFactory
 
 
+@pytest.fixture(scope="session")
+def _var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway VAR_DIR: analysis caches and uploads never land in the checkout's var/."""
+    return tmp_path_factory.mktemp("var")
+
+
 @pytest.fixture(autouse=True)
-def _test_settings(settings: pytest.FixtureRequest) -> None:
+def _test_settings(settings: pytest.FixtureRequest, _var_dir: Path) -> None:
+    settings.VAR_DIR = _var_dir
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # No collectstatic in unit tests: serve from the app folders without a manifest.
     settings.STORAGES = {

@@ -15,7 +15,16 @@ from conftest import World
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.access import exchange, foundation, reports, staff, students
+from tests.access import (
+    exam_analysis,
+    exams,
+    exchange,
+    foundation,
+    jobs,
+    reports,
+    staff,
+    students,
+)
 from tests.access.common import EVERYONE, Route
 from xiaowu.accounts.models import RoleAssignment
 
@@ -27,6 +36,9 @@ ACCESS: dict[str, Route] = {
     **staff.ACCESS,
     **exchange.ACCESS,
     **reports.ACCESS,
+    **jobs.ACCESS,
+    **exam_analysis.ACCESS,
+    **exams.ACCESS,
 }
 
 

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "django_filters",
     "ninja",  # serves Swagger UI from local static files (no CDN)
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "xiaowu.core",
     "xiaowu.org",
     "xiaowu.accounts",
@@ -70,6 +72,7 @@ INSTALLED_APPS = [
     "xiaowu.dashboard",
     "xiaowu.reports",
     "xiaowu.exams",
+    "xiaowu.jobs",
     "xiaowu.demo",
     "xiaowu.api",
 ]
@@ -218,6 +221,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 XIAOWU_UPLOAD_MAX_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 MEDIA_ROOT = VAR_DIR / "media"
+
+# --------------------------------------------------------------------------- background jobs
+# django-tasks with the database backend: `xiaowu worker` (started by `xiaowu serve`) runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+XIAOWU_JOB_TIMEOUT_SECONDS = int(env("XIAOWU_JOB_TIMEOUT_SECONDS", "1800"))
+XIAOWU_JOB_MEMORY_MB = int(env("XIAOWU_JOB_MEMORY_MB", "2048"))
+XIAOWU_JOB_STALE_SECONDS = int(env("XIAOWU_JOB_STALE_SECONDS", "120"))
+XIAOWU_JOB_RESULT_DAYS = int(env("XIAOWU_JOB_RESULT_DAYS", "7"))
 
 # --------------------------------------------------------------------------- i18n
 LANGUAGE_CODE = "zh-hans"

@@ -14,6 +14,7 @@ urlpatterns = [
     path("exchange/", include("xiaowu.exchange.urls")),
     path("reports/", include("xiaowu.reports.urls")),
     path("exams/", include("xiaowu.exams.urls")),
+    path("jobs/", include("xiaowu.jobs.urls")),
     path("api/", include("xiaowu.api.urls")),
     path("healthz", healthz_view, name="healthz"),
 ]

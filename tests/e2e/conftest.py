@@ -42,7 +42,7 @@ from playwright.sync_api import (
 
 SRC_DIR = Path(__file__).resolve().parents[2] / "src"
 XIAOWU = [sys.executable, "-m", "xiaowu.cli"]  # works in any venv, installed or not
-SERVER_START_TIMEOUT = 30.0
+SERVER_START_TIMEOUT = 90.0  # a loaded 2-core CI machine starts gunicorn + worker slowly
 COMMAND_TIMEOUT = 180.0
 ACTION_TIMEOUT_MS = 10_000  # fail fast: every page here answers within a second
 CHROMIUM_ARGS = [

@@ -21,6 +21,7 @@ from xiaowu.accounts.models import ApiToken, RoleAssignment, User
 from xiaowu.audit.models import AuditAction
 from xiaowu.audit.services import audit_record
 from xiaowu.core.pinyin import pinyin_keys
+from xiaowu.demo.exams import demo_exams_create, demo_exams_wipe
 from xiaowu.demo.generator import (
     AGE_COHORT_SOURCE,
     DEFAULT_SEED,
@@ -32,6 +33,7 @@ from xiaowu.demo.generator import (
     school_years,
 )
 from xiaowu.demo.layouts import CURRENT_YEAR
+from xiaowu.jobs.models import Job
 from xiaowu.org.models import (
     AllianceKind,
     AllianceMembership,
@@ -569,6 +571,9 @@ def demo_data_wipe() -> None:
     refer to the tree. Tables are emptied children first, so that each delete is one
     statement rather than a cascade collected row by row.
     """
+    demo_exams_wipe()
+    # Background jobs are ephemeral and point at units (PROTECT): they go with the tree.
+    Job.objects.all().delete()
     linked_users = (
         Q(username__in=DEMO_USERNAMES)
         | Q(pk__in=RoleAssignment.objects.values("user_id"))
@@ -640,6 +645,7 @@ def demo_district_create(
         wiped = True
     plan = demo_plan_build(scale=scale, seed=seed, today=today)
     unit_ids = demo_plan_load(plan=plan)
+    exams = demo_exams_create(seed=seed, today=plan.today)
     summary = plan.summary()
     bureau = OrgUnit.objects.get(pk=unit_ids["B01"])
     audit_record(
@@ -661,6 +667,8 @@ def demo_district_create(
             "status_changes": sum(n for _, n in summary.status_changes),
             "teaching_assignments": summary.teaching_assignments,
             "accounts": summary.accounts,
+            "exams": exams.exams,
+            "exam_scores": exams.scores,
         },
     )
     return DemoResult(plan=plan, summary=summary, wiped=wiped)

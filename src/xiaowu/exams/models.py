@@ -89,6 +89,9 @@ class Exam(BaseModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Pinyin search keys of ``name`` (see ``core.pinyin``), kept by ``exams.services``.
+    name_pinyin = models.CharField(max_length=400, blank=True, editable=False)
+    name_initials = models.CharField(max_length=100, blank=True, editable=False)
 
     objects = ExamQuerySet.as_manager()
 

@@ -1,8 +1,9 @@
 """Consistency checks for the numbers of a work summary (domain.md §3.9 lists the seed errors).
 
-Two kinds of check:
+Three kinds of check:
 - generated figures: a total equals the sum of its parts; a rate equals numerator ÷
-  denominator rounded as stated;
+  denominator rounded as stated (× 100 for a percentage, × 1 for a ratio such as 生师比);
+- tables: in every summable column the 合计 row equals the sum of the other rows;
 - text typed by people: a percentage must agree with the counts it is computed from (in the
   same sentence, or a known figure named after 占), a "共N…其中a、b、c" enumeration must add up,
   and a number written next to a figure's label must equal the data.
@@ -15,7 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from xiaowu.reports.document import Figure, Paragraph, Section, SummaryDocument
+from xiaowu.reports.document import (
+    Figure,
+    FigureRef,
+    Paragraph,
+    Section,
+    SummaryDocument,
+    Table,
+)
 
 UNITS = "人次|万元|人|名|所|个|件|次|篇|处|元|节|项|场|班|户"
 NUMBER = r"(\d+(?:\.\d+)?)"
@@ -27,7 +35,7 @@ _PARENTHETICAL = re.compile(r"[（(][^（）()]*[）)]")
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # figure_sum | figure_rate | text_percent | text_sum | text_value
+    kind: str  # figure_sum | figure_rate | table_sum | text_percent | text_sum | text_value
     message: str
     snippet: str = ""
     figure_key: str = ""
@@ -39,15 +47,15 @@ def _decimals(text: str) -> int:
     return len(text.split(".")[1]) if "." in text else 0
 
 
-def _percent(numerator: Decimal, denominator: Decimal, decimals: int) -> Decimal:
-    exact = numerator * 100 / denominator
+def _percent(numerator: Decimal, denominator: Decimal, decimals: int, scale: int = 100) -> Decimal:
+    exact = numerator * scale / denominator
     return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
-def _matches(stated: str, numerator: Decimal, denominator: Decimal) -> bool:
+def _matches(stated: str, numerator: Decimal, denominator: Decimal, scale: int = 100) -> bool:
     if denominator == 0:
         return False
-    return _percent(numerator, denominator, _decimals(stated)) == Decimal(stated)
+    return _percent(numerator, denominator, _decimals(stated), scale) == Decimal(stated)
 
 
 def check_figures(figures: dict[str, Figure]) -> list[Finding]:
@@ -71,17 +79,59 @@ def check_figures(figures: dict[str, Figure]) -> list[Finding]:
             if top is None or bottom is None or Decimal(bottom.value) == 0:
                 continue
             stated = str(figure.value)
-            if not _matches(stated, Decimal(top.value), Decimal(bottom.value)):
-                expected = _percent(Decimal(top.value), Decimal(bottom.value), _decimals(stated))
+            scale = figure.scale
+            if not _matches(stated, Decimal(top.value), Decimal(bottom.value), scale):
+                expected = _percent(
+                    Decimal(top.value), Decimal(bottom.value), _decimals(stated), scale
+                )
                 findings.append(
                     Finding(
                         kind="figure_rate",
-                        message=f"“{figure.label}”为{stated}%，按{top.value}÷{bottom.value}应为{expected}%。",
+                        message=f"“{figure.label}”为{stated}{figure.unit}，按{top.value}÷{bottom.value}应为{expected}{figure.unit}。",
                         figure_key=figure.key,
-                        expected=f"{expected}%",
-                        found=f"{stated}%",
+                        expected=f"{expected}{figure.unit}",
+                        found=f"{stated}{figure.unit}",
                     )
                 )
+    return findings
+
+
+def check_tables(tables: Iterable[Table], figures: dict[str, Figure]) -> list[Finding]:
+    """In every summable column, the 合计 row must equal the sum of the other rows."""
+    findings: list[Finding] = []
+    for table in tables:
+        totals = [row for row in table.rows if row.total]
+        body = [row for row in table.rows if not row.total]
+        for column in table.columns:
+            if not (column.numeric and column.summable):
+                continue
+            for total_row in totals:
+                cell = total_row.cells.get(column.key)
+                if not isinstance(cell, FigureRef) or cell.key not in figures:
+                    continue
+                stated = Decimal(figures[cell.key].value)
+                parts = [row.cells.get(column.key) for row in body]
+                summed = sum(
+                    (
+                        Decimal(figures[p.key].value)
+                        for p in parts
+                        if isinstance(p, FigureRef) and p.key in figures
+                    ),
+                    Decimal(0),
+                )
+                if summed != stated:
+                    findings.append(
+                        Finding(
+                            kind="table_sum",
+                            message=(
+                                f"{table.caption}“{column.label}”列合计为{stated}{column.unit}，"
+                                f"但各行之和为{summed}{column.unit}。"
+                            ),
+                            figure_key=cell.key,
+                            expected=f"{summed}{column.unit}",
+                            found=f"{stated}{column.unit}",
+                        )
+                    )
     return findings
 
 
@@ -214,8 +264,9 @@ def _paragraphs(sections: Iterable[Section]) -> Iterable[Paragraph]:
 
 
 def check_document(document: SummaryDocument) -> list[Finding]:
-    """Check the generated figures and every paragraph written by a person."""
+    """Check the generated figures, the tables and every paragraph written by a person."""
     findings = check_figures(document.figures)
+    findings += check_tables(document.tables(), document.figures)
     manual = [
         p for p in (*document.lead, *_paragraphs(document.sections), *document.closing) if p.manual
     ]

@@ -38,17 +38,28 @@ Page grid (GB/T 9704-2012 §5.2.1, §5.2.2): the text block is 210 − 28 − 26
 
 from __future__ import annotations
 
+import base64
 import io
+import itertools
+import json
 import logging
+import math
+import os
 import re
+import signal
+import subprocess
+import sys
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
 from typing import Any, Final
 
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_ALIGN_VERTICAL
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.oxml import serialize_part_xml
@@ -68,6 +79,8 @@ from xiaowu.reports.document import (
     Paragraph,
     Section,
     SummaryDocument,
+    Table,
+    TableColumn,
 )
 
 logger = logging.getLogger(__name__)
@@ -128,6 +141,18 @@ STYLE_HEADINGS: Final = {
 }
 STYLE_SIGNATURE: Final = ("GongwenSignature", "公文落款")
 STYLE_PAGE_NUMBER: Final = ("GongwenPageNumber", "公文页码")
+STYLE_TABLE_TITLE: Final = ("GongwenTableTitle", "公文表题")
+STYLE_TABLE_HEADER: Final = ("GongwenTableHeader", "公文表头")
+STYLE_TABLE_CELL: Final = ("GongwenTableCell", "公文表格")
+STYLE_TABLE_NOTE: Final = ("GongwenTableNote", "公文表注")
+
+# Tables: the largest of 4号 / 小四 / 五号 at which the columns fit the 156 mm text width.
+TABLE_FONT_SIZES: Final = (Pt(14), Pt(12), Pt(10.5))
+TABLE_WIDTH: Final = Twips(round(TEXT_WIDTH_PT * 20))  # 156 mm = 8844 twips
+TABLE_CELL_MARGIN: Final = Twips(57)  # ≈ 1 mm left and right in every cell
+TABLE_TEXT_WRAP_CHARS: Final = 10  # a text column wider than this wraps instead
+TABLE_BORDER_OUTER: Final = "8"  # eighths of a point: 1 pt outside, ½ pt inside
+TABLE_BORDER_INNER: Final = "4"
 
 _HEADING_FONTS: Final = {
     HeadingLevel.SECTION: (FONT_HEI, False),
@@ -202,6 +227,170 @@ def _numbered_sections(sections: Iterable[Section]) -> Iterator[tuple[Section, s
 def _display_width_chars(text: str) -> float:
     """Width in 字 (full-width characters): ASCII counts as half a character."""
     return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)
+
+
+# --------------------------------------------------------------------------- title lines
+
+# 标题 (GB/T 9704-2012 §7.3.1): 2号 (22 pt) type on the 156 mm text width holds
+# 442.2 / 22 = 20.1, i.e. 20 characters a line (the body's 28 are 3号). A longer title is broken
+# by hand, with explicit line breaks, "词意完整，排列对称，长短适宜" (梯形或菱形): at a natural
+# point — before or after the period (2025—2026学年第一学期) or between its 学年 and 学期,
+# before the kind of document (工作总结) — when that gives lines of reasonable balance, else
+# as evenly as possible; never inside a number, next to a bracket or a dash, or with 1–2
+# characters alone on a line.
+TITLE_CHARS_PER_LINE: Final = int(TEXT_WIDTH_PT // TITLE_SIZE.pt)  # 20
+TITLE_MIN_LINE_CHARS: Final = 3
+# Widths in 字 of the title face. Latin letters and digits are proportional: 0.59 em in Noto
+# Serif CJK SC Bold (the fallback for 方正小标宋简体, measured in LibreOffice's PDF; about 0.5 in
+# the real face), and LibreOffice puts 0.2 em between a Chinese character and a Latin one. So
+# "青石学区2025—2026学年第一学期工作总结" is 20.2 wide: LibreOffice leaves "结" alone on a
+# second line (443.1 pt on a 442.2 pt line).
+_TITLE_LATIN_WIDTH: Final = 0.6
+_TITLE_LATIN_GAP: Final = 0.2
+# Penalties of a break, against the squared deviation of each line from the mean width: a
+# natural break is taken unless its lines differ by more than about 11 characters.
+_TITLE_BREAK_NATURAL: Final = 0.0
+_TITLE_BREAK_TERM: Final = 16.0  # between 学年 and 第一学期: keeps both words whole
+_TITLE_BREAK_WORD: Final = 64.0  # between two characters elsewhere (may split a word)
+_TITLE_BREAK_INSIDE: Final = 400.0  # inside the period or the kind of document: last resort
+_TITLE_PERIOD_RE: Final = re.compile(
+    r"\d{4}\s*(?:[—–\-－~～]+|至)\s*\d{4}\s*学年度?(?P<term>第[一二]学期|[上下]学期)?"
+    r"|\d{4}年\d{1,2}月(?:\d{1,2}日)?"  # each end of a custom period: 2025年9月1日至…
+    r"|\d{4}年度?(?:[上下]半年|第[一二三四]季度|[春秋]季学期)?"
+)
+_TITLE_KIND_RE: Final = re.compile(
+    r"(?:目标责任书考核汇报材料|考核汇报材料|工作总结|工作报告|汇报材料|自查报告|述职报告)$"
+)
+_NO_BREAK_AFTER: Final = frozenset("（(《〈「『“‘【〔[—")
+_NO_BREAK_BEFORE: Final = frozenset("）)》〉」』”’】〕]，、。；：？！,.;:?!—…·")
+
+
+def _title_char_width(ch: str) -> float:
+    return _TITLE_LATIN_WIDTH if ch.isascii() else 1.0
+
+
+def _title_gap(left: str, right: str) -> bool:
+    """Whether LibreOffice spaces out the boundary between two characters: a Chinese character
+    (not punctuation) next to a Latin letter or digit."""
+
+    def latin(ch: str) -> bool:
+        return ch.isascii() and ch.isalnum()
+
+    def han(ch: str) -> bool:
+        return unicodedata.category(ch) == "Lo"
+
+    return (latin(left) and han(right)) or (han(left) and latin(right))
+
+
+class _TitleMeasure:
+    """Widths of the stripped slices of one title in O(1), from prefix sums."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.chars = list(itertools.accumulate((_title_char_width(c) for c in text), initial=0.0))
+        gaps = [0, *(int(_title_gap(a, b)) for a, b in itertools.pairwise(text))]
+        self.gaps = list(itertools.accumulate(gaps, initial=0))  # gaps[i]: boundaries before i
+
+    def bounds(self, start: int, end: int) -> tuple[int, int]:
+        while start < end and self.text[start].isspace():
+            start += 1
+        while end > start and self.text[end - 1].isspace():
+            end -= 1
+        return start, end
+
+    def width(self, start: int, end: int) -> float:
+        start, end = self.bounds(start, end)
+        if start >= end:
+            return 0.0
+        gaps = self.gaps[end] - self.gaps[start + 1]  # boundaries strictly inside the slice
+        return self.chars[end] - self.chars[start] + gaps * _TITLE_LATIN_GAP
+
+
+def title_width(text: str) -> float:
+    """Width of ``text`` in 2号 title characters (see :data:`TITLE_CHARS_PER_LINE`)."""
+    return _TitleMeasure(text).width(0, len(text))
+
+
+def _title_break_penalties(text: str) -> dict[int, float]:
+    """Where ``text`` may break (the index of the first character of the next line) and at
+    what cost; positions not listed never break."""
+    natural: set[int] = set()
+    inside: set[int] = set()
+    terms: set[int] = set()
+    for match in [*_TITLE_PERIOD_RE.finditer(text), *_TITLE_KIND_RE.finditer(text)]:
+        natural |= {match.start(), match.end()}
+        inside |= set(range(match.start() + 1, match.end()))
+        if "term" in match.groupdict() and match.group("term"):
+            terms.add(match.start("term"))
+    penalties: dict[int, float] = {}
+    for index in range(1, len(text)):
+        left, right = text[index - 1], text[index]
+        if left in _NO_BREAK_AFTER or right in _NO_BREAK_BEFORE:
+            continue
+        if left.isascii() and left.isalnum() and right.isascii() and right.isalnum():
+            continue  # inside a number or a Latin word
+        if index in terms:
+            penalties[index] = _TITLE_BREAK_TERM
+        elif index in inside:
+            penalties[index] = _TITLE_BREAK_INSIDE
+        elif index in natural:
+            penalties[index] = _TITLE_BREAK_NATURAL
+        else:
+            penalties[index] = _TITLE_BREAK_WORD
+    return penalties
+
+
+def _title_breaks(
+    measure: _TitleMeasure, lines: int, penalties: Mapping[int, float], capacity: float
+) -> list[int] | None:
+    """The break positions splitting the title into ``lines`` lines at the least cost (squared
+    deviation of each line from the mean width, plus the penalties), or None if no split fits."""
+    size = len(measure.text)
+    mean = measure.width(0, size) / lines
+
+    def line_cost(start: int, end: int) -> float | None:
+        first, last = measure.bounds(start, end)
+        width = measure.width(start, end)
+        if width > capacity or last - first < TITLE_MIN_LINE_CHARS:
+            return None
+        return (width - mean) ** 2
+
+    # Dynamic programming over the allowed breaks: the cheapest first ``count`` lines ending at
+    # each position, as (cost, breaks).
+    layer: dict[int, tuple[float, list[int]]] = {0: (0.0, [])}
+    for count in range(1, lines + 1):
+        ends = [size] if count == lines else sorted(penalties)
+        following: dict[int, tuple[float, list[int]]] = {}
+        for end in ends:
+            for start, (cost, breaks) in layer.items():
+                here = line_cost(start, end) if start < end else None
+                if here is None:
+                    continue
+                total = cost + here + (penalties[end] if end < size else 0.0)
+                if end not in following or total < following[end][0]:
+                    following[end] = (total, breaks if end == size else [*breaks, end])
+        layer = following
+    found = layer.get(size)
+    return found[1] if found is not None else None
+
+
+def title_lines(title: str, *, capacity: float = TITLE_CHARS_PER_LINE) -> list[str]:
+    """The lines of a 2号 title: one when it fits, else the fewest balanced lines (see above).
+    A title that cannot be broken well (a long Latin word) stays one line for Word to wrap."""
+    text = title.strip()
+    if not text:
+        return []
+    if title_width(text) <= capacity:
+        return [text]
+    measure = _TitleMeasure(text)
+    penalties = _title_break_penalties(text)
+    fewest = math.ceil(measure.width(0, len(text)) / capacity)
+    for lines in range(fewest, fewest + 2):
+        breaks = _title_breaks(measure, lines, penalties, capacity)
+        if breaks is not None:
+            bounds = [0, *breaks, len(text)]
+            return [text[a:b].strip() for a, b in itertools.pairwise(bounds)]
+    return [text]
 
 
 # --------------------------------------------------------------------------- low-level XML
@@ -401,6 +590,30 @@ def _setup_styles(document: Any) -> None:
         page_number.element.get_or_add_rPr(), font=FONT_SONG, size=PAGE_NUMBER_SIZE, spacing=0
     )
 
+    # 表题: 黑体, centred above the table; 表头 黑体; 表格 仿宋; 表注 仿宋 below the table. The
+    # size of table text is set per table (see _table_layout); paragraphs inside cells have
+    # no indent, no character squeeze and a line pitch that follows the size.
+    table_title = _paragraph_style(document, STYLE_TABLE_TITLE)
+    table_title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    table_title.paragraph_format.keep_with_next = True
+    _set_indent(table_title.element.get_or_add_pPr(), first_line=Pt(0))
+    _set_run_props(table_title.element.get_or_add_rPr(), font=FONT_HEI, size=BODY_SIZE, spacing=0)
+    for ident, font in ((STYLE_TABLE_HEADER, FONT_HEI), (STYLE_TABLE_CELL, FONT_BODY)):
+        cell = _paragraph_style(document, ident, next_body=False)
+        cell.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+        _set_indent(cell.element.get_or_add_pPr(), first_line=Pt(0))
+        _set_run_props(
+            cell.element.get_or_add_rPr(), font=font, size=TABLE_FONT_SIZES[0], spacing=0
+        )
+    note = _paragraph_style(document, STYLE_TABLE_NOTE)
+    note.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    note.paragraph_format.space_before = Pt(3)
+    note.paragraph_format.space_after = Pt(6)
+    _set_indent(note.element.get_or_add_pPr(), first_line=Pt(0))
+    _set_run_props(
+        note.element.get_or_add_rPr(), font=FONT_BODY, size=TABLE_FONT_SIZES[1], spacing=0
+    )
+
 
 def _setup_font_table(document: Any) -> None:
     font_part = None
@@ -443,6 +656,17 @@ def _setup_settings(document: Any) -> None:
 def _add_paragraph(document: Any, text: str, style: Any) -> Any:
     paragraph = document.add_paragraph(style=style)
     paragraph.add_run(text)
+    return paragraph
+
+
+def _add_title(document: Any, lines: list[str]) -> Any:
+    """The title paragraph, its lines separated by explicit line breaks (see title_lines)."""
+    paragraph = document.add_paragraph(style=document.styles[STYLE_TITLE[1]])
+    run = paragraph.add_run()
+    for index, line in enumerate(lines):
+        if index:
+            run.add_break()
+        run.add_text(line)
     return paragraph
 
 
@@ -496,7 +720,173 @@ def _add_sections(
             text = paragraph_text(paragraph, figures).strip()
             if text:
                 added.append(_add_paragraph(document, text, document.styles[STYLE_BODY]))
+        for table in section.tables:
+            added.extend(_add_table(document, table, figures))
         added.extend(_add_sections(document, section.children, figures))
+    return added
+
+
+def table_texts(table: Table, figures: Mapping[str, Figure]) -> list[list[str]]:
+    """The table's body as text, one list per row (the header is ``column.header``)."""
+    return [
+        [_clean(table.cell_text(row, column, figures)) for column in table.columns]
+        for row in table.rows
+    ]
+
+
+_CJK_RE: Final = re.compile("[\u2e80-\uffef]")
+
+
+def _table_layout(columns: list[TableColumn], rows: list[list[str]]) -> tuple[Any, list[int]]:
+    """The font size and the column widths (twips) of a table that spans the text width.
+
+    Per column, in characters: the *minimum* is its header (up to four characters on one
+    line, longer headers on two) and its widest cell without Chinese characters (numbers
+    never wrap); the *wish* adds its widest cell, text capped at ``TABLE_TEXT_WRAP_CHARS``.
+    The largest size at which the wishes fit is taken and the space left over is shared in
+    proportion to the wishes. When even 五号 is too small for the wishes, every column gets
+    its minimum and the rest goes to the columns with the longest text.
+    """
+    margins = 2 * TABLE_CELL_MARGIN.pt
+    minimums: list[float] = []
+    wishes: list[float] = []
+    fulls: list[float] = []
+    for index, column in enumerate(columns):
+        cells = [row[index] for row in rows]
+        header = _display_width_chars(column.header)
+        unbreakable = [_display_width_chars(c) for c in cells if not _CJK_RE.search(c)]
+        widest = max((_display_width_chars(c) for c in cells), default=1.0)
+        minimum = max(header if header <= 4 else -(-header // 2), *unbreakable, 1.0) + 0.5
+        cap = widest if column.numeric else min(widest, TABLE_TEXT_WRAP_CHARS)
+        minimums.append(minimum)
+        wishes.append(max(minimum, cap + 0.5))
+        fulls.append(max(minimum, widest + 0.5))
+    total_twips = TABLE_WIDTH.twips
+    for size in TABLE_FONT_SIZES:
+        if sum(w * size.pt + margins for w in wishes) <= TEXT_WIDTH_PT:
+            weights = [w * size.pt + margins for w in wishes]
+            widths = [int(total_twips * w / sum(weights)) for w in weights]
+            widths[-1] += total_twips - sum(widths)  # the columns add up to 156 mm exactly
+            return size, widths
+    size = TABLE_FONT_SIZES[-1]
+    base = [m * size.pt + margins for m in minimums]
+    spare = TEXT_WIDTH_PT - sum(base)
+    if spare > 0:
+        growth = [f - m for f, m in zip(fulls, minimums, strict=True)]
+        if sum(growth) > 0:
+            base = [b + spare * g / sum(growth) for b, g in zip(base, growth, strict=True)]
+    widths = [int(total_twips * b / sum(base)) for b in base]
+    widths[-1] += total_twips - sum(widths)
+    return size, widths
+
+
+def _border(edge: str, size: str) -> Any:
+    element = OxmlElement(f"w:{edge}")
+    element.set(qn("w:val"), "single")
+    element.set(qn("w:sz"), size)
+    element.set(qn("w:space"), "0")
+    element.set(qn("w:color"), "000000")
+    return element
+
+
+def _set_table_properties(word_table: Any, widths: list[int]) -> None:
+    tbl = word_table._tbl
+    tbl_pr = tbl.tblPr
+    for tag in ("w:tblStyle", "w:tblW", "w:jc", "w:tblBorders", "w:tblLayout", "w:tblCellMar"):
+        for old in tbl_pr.findall(qn(tag)):
+            tbl_pr.remove(old)
+    width = OxmlElement("w:tblW")
+    width.set(qn("w:w"), str(sum(widths)))
+    width.set(qn("w:type"), "dxa")
+    jc = OxmlElement("w:jc")
+    jc.set(qn("w:val"), "center")
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right"):
+        borders.append(_border(edge, TABLE_BORDER_OUTER))
+    for edge in ("insideH", "insideV"):
+        borders.append(_border(edge, TABLE_BORDER_INNER))
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    margins = OxmlElement("w:tblCellMar")
+    for edge in ("left", "right"):
+        margin = OxmlElement(f"w:{edge}")
+        margin.set(qn("w:w"), str(TABLE_CELL_MARGIN.twips))
+        margin.set(qn("w:type"), "dxa")
+        margins.append(margin)
+    # CT_TblPr order: tblStyle, …, tblW, jc, …, tblBorders, shd, tblLayout, tblCellMar, tblLook
+    look = tbl_pr.find(qn("w:tblLook"))
+    for element in (width, jc, borders, layout, margins):
+        if look is not None:
+            look.addprevious(element)
+        else:
+            tbl_pr.append(element)
+    grid = tbl.tblGrid
+    for col, twips in zip(grid.findall(qn("w:gridCol")), widths, strict=True):
+        col.set(qn("w:w"), str(twips))
+
+
+def _fill_cell(cell: Any, text: str, *, style: Any, size: Any, align: Any, bold: bool) -> Any:
+    cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
+    paragraph = cell.paragraphs[0]
+    paragraph.style = style
+    paragraph.alignment = align
+    paragraph.paragraph_format.line_spacing = Pt(round(size.pt * 1.3, 1))
+    paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    run = paragraph.add_run(text)
+    run.font.size = size
+    if bold:
+        run.font.bold = True
+    return paragraph
+
+
+def _add_table(document: Any, table: Table, figures: Mapping[str, Figure]) -> list[Any]:
+    """表N title above, a real Word table (repeating 黑体 header row, 仿宋 cells, numbers
+    right-aligned, rows kept whole, exactly the 156 mm text width), and 注 below."""
+    if not table.columns or not table.rows:
+        return []
+    added = [_add_paragraph(document, _clean(table.caption), document.styles[STYLE_TABLE_TITLE[1]])]
+    texts = table_texts(table, figures)
+    size, widths = _table_layout(table.columns, texts)
+    word_table = document.add_table(rows=len(texts) + 1, cols=len(table.columns))
+    _set_table_properties(word_table, widths)
+    header_style = document.styles[STYLE_TABLE_HEADER[1]]
+    cell_style = document.styles[STYLE_TABLE_CELL[1]]
+    for row_index, row in enumerate(word_table.rows):
+        tr_pr = row._tr.get_or_add_trPr()
+        tr_pr.append(OxmlElement("w:cantSplit"))
+        if row_index == 0:
+            tr_pr.append(OxmlElement("w:tblHeader"))
+        for col_index, cell in enumerate(row.cells):
+            cell.width = Twips(widths[col_index])
+            column = table.columns[col_index]
+            if row_index == 0:
+                _fill_cell(
+                    cell,
+                    _clean(column.header),
+                    style=header_style,
+                    size=size,
+                    align=WD_ALIGN_PARAGRAPH.CENTER,
+                    bold=False,
+                )
+                continue
+            source = table.rows[row_index - 1]
+            text = texts[row_index - 1][col_index]
+            align = (
+                WD_ALIGN_PARAGRAPH.RIGHT
+                if column.numeric and text not in ("—", "")
+                else WD_ALIGN_PARAGRAPH.CENTER
+                if column.numeric or source.total
+                else WD_ALIGN_PARAGRAPH.LEFT
+            )
+            paragraph = _fill_cell(
+                cell, text, style=cell_style, size=size, align=align, bold=source.total
+            )
+            if row_index == len(texts) and table.note:
+                paragraph.paragraph_format.keep_with_next = True  # the 注 stays with the table
+    if table.note:
+        added.append(
+            _add_paragraph(document, _clean(table.note), document.styles[STYLE_TABLE_NOTE[1]])
+        )
     return added
 
 
@@ -535,7 +925,7 @@ def build_docx(doc: SummaryDocument) -> Any:
         subtitle = "——" + subtitle
     title_block: list[Any] = []
     if title:
-        title_block.append(_add_paragraph(document, title, document.styles[STYLE_TITLE[1]]))
+        title_block.append(_add_title(document, title_lines(title)))
     if subtitle:
         title_block.append(_add_paragraph(document, subtitle, document.styles[STYLE_SUBTITLE[1]]))
     if title_block:
@@ -715,6 +1105,78 @@ class _TemplateEnvironment(SandboxedEnvironment):
         return left * right
 
 
+@dataclass(frozen=True)
+class Placeholder:
+    """One name a school template can use, as the upload page documents it."""
+
+    name: str
+    description: str
+    example: str = ""
+
+
+# What template_context() provides; a test keeps these lists and the context in step, and the
+# template upload page shows them (so the documentation is generated from here, not by hand).
+TEMPLATE_PLACEHOLDERS: Final = (
+    Placeholder("title", "标题", "{{ title }}"),
+    Placeholder("subtitle", "副标题（可能为空）", "{{ subtitle }}"),
+    Placeholder("lead", "导语：段落文字列表", "{%p for p in lead %} / {{ p }} / {%p endfor %}"),
+    Placeholder(
+        "sections",
+        "正文各部分（一、二、三……），每项的字段见“sections 的字段”，可逐层嵌套",
+        "{%p for s in sections %} / {{ s.heading }} / … / {%p endfor %}",
+    ),
+    Placeholder(
+        "body",
+        "按阅读顺序展开的全部正文：每项有 kind（section、subsection、item、"
+        "paragraph、table）和 text",
+        "{%p for b in body %} / {{ b.text }} / {%p endfor %}",
+    ),
+    Placeholder(
+        "tables",
+        "全部表格（表1、表2……），每项的字段见“tables 的字段”",
+        "{%p for t in tables %} / {{ t.caption }} / … / {%p endfor %}",
+    ),
+    Placeholder(
+        "closing", "结束语：段落文字列表", "{%p for p in closing %} / {{ p }} / {%p endfor %}"
+    ),
+    Placeholder("signatory", "落款（发文单位）", "{{ signatory }}"),
+    Placeholder("issued_on", "成文日期，如“2026年1月20日”", "{{ issued_on }}"),
+    Placeholder(
+        "figures",
+        "全部数字：数据项代码 → 带单位的数值，代码见下方“数据项”",
+        "{{ figures['students.total'] }}",
+    ),
+)
+SECTION_PLACEHOLDERS: Final = (
+    Placeholder("title", "标题文字（不含序号）"),
+    Placeholder("number", "序号：“一、”“（一）”“1.”，标题自带序号时为空"),
+    Placeholder("heading", "序号 + 标题"),
+    Placeholder("level", "层级：section（一、）、subsection（（一））、item（1.）"),
+    Placeholder("paragraphs", "本部分的段落文字列表"),
+    Placeholder("tables", "本部分的表格（字段同 tables）"),
+    Placeholder("children", "下一级各部分（字段相同）"),
+)
+TABLE_PLACEHOLDERS: Final = (
+    Placeholder("number", "表序号，如 1"),
+    Placeholder("title", "表题，如“各校基本情况对比”"),
+    Placeholder("caption", "带序号的表题，如“表1　各校基本情况对比”"),
+    Placeholder("columns", "表头文字列表，如“在校生（人）”"),
+    Placeholder("rows", "表体：每行是单元格文字列表（末行为合计）"),
+    Placeholder("note", "表注，如“注：在校生为……”（可能为空）"),
+)
+
+
+def _table_context(table: Table, figures: Mapping[str, Figure]) -> dict[str, Any]:
+    return {
+        "number": str(table.number),
+        "title": _clean(table.title),
+        "caption": _clean(table.caption),
+        "columns": [_clean(c.header) for c in table.columns],
+        "rows": table_texts(table, figures),
+        "note": _clean(table.note),
+    }
+
+
 def _section_context(
     sections: Iterable[Section], figures: Mapping[str, Figure], body: list[dict[str, str]]
 ) -> list[dict[str, Any]]:
@@ -730,6 +1192,8 @@ def _section_context(
         if title:
             body.append({"kind": str(section.level), "text": heading})
         body.extend({"kind": "paragraph", "text": text} for text in paragraphs)
+        tables = [_table_context(t, figures) for t in section.tables]
+        body.extend({"kind": "table", "text": t["caption"]} for t in tables)
         result.append(
             {
                 "title": title,
@@ -737,6 +1201,7 @@ def _section_context(
                 "heading": heading,
                 "level": str(section.level),
                 "paragraphs": paragraphs,
+                "tables": tables,
                 "children": _section_context(section.children, figures, body),
             }
         )
@@ -746,22 +1211,9 @@ def _section_context(
 def template_context(doc: SummaryDocument) -> dict[str, Any]:
     """What a school template can use (all text is plain ``str``; docxtpl escapes it).
 
-    ========== ====================================================================
-    title      标题
-    subtitle   副标题 (as written, e.g. "——在2025年秋季开学工作会议上的报告"; may be "")
-    lead       导语: list of paragraphs (str)
-    sections   list of dicts, recursively: ``title`` (as written), ``number`` ("一、",
-               "（一）", "1." or "" when the title already has one), ``heading``
-               (number + title), ``level`` ("section" | "subsection" | "item"),
-               ``paragraphs`` (list of str), ``children`` (list of the same dicts)
-    body       the same content flattened in reading order, for templates that cannot
-               recurse: dicts with ``kind`` ("section" | "subsection" | "item" |
-               "paragraph") and ``text``
-    closing    结束语: list of str
-    signatory  落款 (issuing unit)
-    issued_on  成文日期, formatted "2025年1月20日" (or "")
-    figures    dict: figure key → displayed value, e.g. ``figures["students.total"]``
-    ========== ====================================================================
+    The names are listed, with a description each, in :data:`TEMPLATE_PLACEHOLDERS`,
+    :data:`SECTION_PLACEHOLDERS` (the dicts of ``sections``) and :data:`TABLE_PLACEHOLDERS`
+    (the dicts of ``tables``); ``body`` items have ``kind`` and ``text``.
 
     Example (docxtpl paragraph tags, each on its own paragraph)::
 
@@ -786,6 +1238,7 @@ def template_context(doc: SummaryDocument) -> dict[str, Any]:
         "lead": lead,
         "sections": sections,
         "body": body,
+        "tables": [_table_context(t, figures) for t in doc.tables()],
         "closing": closing,
         "signatory": _clean(doc.signatory.strip()),
         "issued_on": format_issued_on(doc.issued_on),
@@ -793,14 +1246,74 @@ def template_context(doc: SummaryDocument) -> dict[str, Any]:
     }
 
 
+TEMPLATE_RENDER_SECONDS: Final = 10  # CPU seconds one template rendering may take
+TEMPLATE_RENDER_MEMORY: Final = 1536 * 1024 * 1024  # address space of the rendering process
+
+
 def render_with_template(doc: SummaryDocument, template: bytes) -> bytes:
     """Fill a school's .docx template (docxtpl, sandboxed Jinja) with :func:`template_context`.
 
+    The file is validated here (:func:`validate_template`); the rendering itself runs in a
+    separate process (``python -m xiaowu.reports.template_worker``) with a CPU-time and memory
+    limit and a wall-clock timeout: the Jinja sandbox stops attribute tricks and huge strings,
+    but not a template that loops for ever (``{% for a in range(99999) %}{% for b in
+    range(99999) %}…``), which would otherwise hold a web worker.
+
     Raises ``ValueError`` with a message for the user when the file is unsafe or not a .docx,
-    or when the template has a syntax error, uses an unknown name or otherwise fails to render.
+    or when the template has a syntax error, uses an unknown name, fails to render or exceeds
+    its limits.
     """
     validate_template(template)
-    context = template_context(doc)
+    payload = json.dumps(
+        {
+            "template": base64.b64encode(template).decode("ascii"),
+            "context": template_context(doc),
+            "cpu_seconds": TEMPLATE_RENDER_SECONDS,
+            "memory_bytes": TEMPLATE_RENDER_MEMORY,
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
+    source_root = str(PurePosixPath(__file__).parents[2])  # the directory holding xiaowu/
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": source_root,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "xiaowu.reports.template_worker"],
+            input=payload,
+            capture_output=True,
+            env=env,
+            timeout=TEMPLATE_RENDER_SECONDS + 20,  # start-up and imports on a busy machine
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ValueError("模板渲染超时：请检查模板中的循环是否过多。") from exc
+    if completed.returncode == 0:
+        return completed.stdout
+    if completed.returncode == WORKER_USER_ERROR:
+        raise ValueError(completed.stderr.decode("utf-8", "replace").strip())
+    if completed.returncode in (-signal.SIGXCPU, -signal.SIGKILL, WORKER_RESOURCE_ERROR):
+        raise ValueError("模板渲染超时或占用资源过多：请检查模板中的循环是否过多。")
+    logger.warning(
+        "template worker failed (%s): %s",
+        completed.returncode,
+        completed.stderr.decode("utf-8", "replace")[-2000:],
+    )
+    raise ValueError("模板渲染失败：请检查占位符是否完整、{% %} 标签是否成对并各占一个段落。")
+
+
+WORKER_USER_ERROR: Final = 3  # the worker's exit code for a message meant for the user
+WORKER_RESOURCE_ERROR: Final = 4  # MemoryError or RecursionError
+
+
+def render_context_with_template(context: Mapping[str, Any], template: bytes) -> bytes:
+    """Fill ``template`` with ``context`` in this process (the template worker's job).
+
+    Raises ``ValueError`` with a message for the user on any template error.
+    """
     try:
         tpl = DocxTemplate(io.BytesIO(template))
         tpl.init_docx()
@@ -808,7 +1321,7 @@ def render_with_template(doc: SummaryDocument, template: bytes) -> bytes:
         raise ValueError("无法打开模板：请上传用 Word 或 WPS 保存的 .docx 文件。") from exc
     environment = _TemplateEnvironment(autoescape=True, undefined=StrictUndefined)
     try:
-        tpl.render(context, jinja_env=environment, autoescape=True)
+        tpl.render(dict(context), jinja_env=environment, autoescape=True)
         buffer = io.BytesIO()
         tpl.save(buffer)
     except TemplateSyntaxError as exc:
@@ -823,6 +1336,8 @@ def render_with_template(doc: SummaryDocument, template: bytes) -> bytes:
         raise ValueError("模板包含不允许的操作。") from exc
     except TemplateError as exc:
         raise ValueError(f"模板渲染失败：{exc.message}") from exc
+    except (MemoryError, RecursionError):
+        raise
     except Exception as exc:
         logger.warning("docx template rendering failed", exc_info=True)
         raise ValueError(

@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from xiaowu.accounts.scoping import scope_for, unit_subtree
 from xiaowu.core.models import BaseModel
+from xiaowu.reports.agreement import COMPARATOR_CHOICES
 
 if TYPE_CHECKING:
     from xiaowu.accounts.models import User
@@ -184,3 +185,145 @@ class ImprovementGoal(BaseModel):
 
     def __str__(self) -> str:
         return self.measure[:30]
+
+
+class AgreementCategory(models.TextChoices):
+    """考核类别 of a 目标责任书 item (the clauses of 003-3 二、責任書落實情況)."""
+
+    PARTY_LEADERSHIP = "party_leadership", "党建与班子建设"
+    SCHOOL_CONDUCT = "school_conduct", "办学行为"
+    STAFF_DEVELOPMENT = "staff_development", "队伍建设"
+    TEACHING_QUALITY = "teaching_quality", "教育教学"
+    STUDENT_ENROLMENT = "student_enrolment", "学籍管理与控辍保学"
+    SAFETY = "safety", "安全稳定"
+    FUNDING = "funding", "经费与后勤保障"
+    FEATURE = "feature", "特色工作"
+    OTHER = "other", "其他"
+
+
+class TargetResponsibilityAgreement(BaseModel):
+    """目标责任书 — the targets a 学区 sets a school (or the 教育局 a 学区) for a period
+    (domain.md B01: signed 年初/开学初, assessed at year end)."""
+
+    org_unit = models.ForeignKey(
+        "org.OrgUnit",
+        verbose_name="责任单位",
+        on_delete=models.PROTECT,
+        related_name="target_agreements",
+    )
+    title = models.CharField("名称", max_length=200)
+    period_kind = models.CharField("期间类型", max_length=20)
+    start_on = models.DateField("开始日期")
+    end_on = models.DateField("结束日期")
+    period_label = models.CharField("期间", max_length=60)
+    signed_on = models.DateField("签订日期", null=True, blank=True)
+    issuer = models.CharField("签订（考核）单位", max_length=100, blank=True)
+    note = models.TextField("说明", blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "目标责任书"
+        verbose_name_plural = "目标责任书"
+        ordering = ["-end_on", "org_unit_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org_unit", "start_on", "end_on"], name="agreement_one_per_unit_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_on__gte=models.F("start_on")), name="agreement_dates_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AgreementItem(BaseModel):
+    """考核项目 — one item of a 目标责任书: its target, weight, the figure that measures it
+    (when the data knows it), and what the unit reports and scores itself."""
+
+    agreement = models.ForeignKey(
+        TargetResponsibilityAgreement, on_delete=models.CASCADE, related_name="items"
+    )
+    category = models.CharField("考核类别", max_length=32, choices=AgreementCategory.choices)
+    position = models.PositiveIntegerField("顺序", default=0)
+    title = models.CharField("考核项目", max_length=100)
+    target_text = models.CharField("目标要求", max_length=300, blank=True)
+    weight = models.DecimalField("分值", max_digits=5, decimal_places=1)
+    metric = models.CharField("数据指标", max_length=100, blank=True)
+    comparator = models.CharField("比较", max_length=8, choices=COMPARATOR_CHOICES, blank=True)
+    target_value = models.DecimalField(
+        "目标值", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    achieved_text = models.TextField("完成情况（人工填写）", blank=True)
+    self_score = models.DecimalField(
+        "自评得分", max_digits=5, decimal_places=1, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = "考核项目"
+        verbose_name_plural = "考核项目"
+        ordering = ["agreement_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weight__gt=0), name="agreement_item_weight_pos"),
+            models.CheckConstraint(
+                condition=Q(self_score__isnull=True)
+                | (Q(self_score__gte=0) & Q(self_score__lte=models.F("weight"))),
+                name="agreement_item_score_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(metric="") | (~Q(comparator="") & Q(target_value__isnull=False)),
+                name="agreement_item_metric_has_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SummaryTemplate(BaseModel):
+    """A school's own .docx template for its summaries (docxtpl placeholders). Uploading a
+    file under an existing name adds a version; the newest version of a name is the one used.
+    Stored in the database: templates are small, and every worker sees the same bytes."""
+
+    org_unit = models.ForeignKey(
+        "org.OrgUnit",
+        verbose_name="单位",
+        on_delete=models.PROTECT,
+        related_name="summary_templates",
+    )
+    name = models.CharField("模板名称", max_length=60)
+    version = models.PositiveIntegerField("版本", default=1)
+    is_current = models.BooleanField("当前版本", default=True)
+    original_name = models.CharField("文件名", max_length=200)
+    content = models.BinaryField("文件内容")
+    size = models.PositiveIntegerField("大小")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    placeholders = models.JSONField("使用的占位符", default=list, blank=True)
+    uploaded_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "总结模板"
+        verbose_name_plural = "总结模板"
+        ordering = ["org_unit_id", "name", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org_unit", "name", "version"], name="summary_template_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=["org_unit", "name"],
+                condition=Q(is_current=True),
+                name="summary_template_one_current",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"

@@ -1,8 +1,10 @@
 """How a domain contributes to a work summary (工作总结).
 
-A provider reads through its domain's selectors and returns sections, the figures they cite
-and data signals (candidate 存在问题). Each domain app implements its provider in
-``<domain>/summary.py``; ``reports.registry`` lists them explicitly.
+A provider reads through its domain's selectors and returns sections (with their paragraphs
+and tables), the figures they cite, data signals (candidate 存在问题) and highlights (candidate
+特色亮点). Each domain app implements its provider in ``<domain>/summary.py``;
+``reports.registry`` lists them explicitly. A provider may also declare ``metrics``: figures
+that a 目标责任书 item can be assessed against (see :class:`Metric`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from xiaowu.reports.document import Figure, Section
+from xiaowu.reports.document import Figure, Paragraph, Section
 
 if TYPE_CHECKING:
     from xiaowu.accounts.models import User
@@ -60,12 +62,39 @@ class Signal:
     figure_keys: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Highlight:
+    """A 特色亮点 the data shows (honours at 市级 and above, an indicator that improved, a unit
+    that stands out). ``weight`` orders the highlights of all providers, highest first."""
+
+    paragraph: Paragraph
+    weight: int = 1
+
+
+class Better(StrEnum):
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A figure a 目标责任书 item can be measured by: its key in the generated summary, the
+    label the item form shows, and which direction is better (for the default comparison)."""
+
+    key: str
+    label: str
+    unit: str
+    better: Better = Better.HIGHER
+    category: str = ""  # the agreement category it usually belongs to (AgreementCategory)
+
+
 @dataclass
 class Contribution:
     slot: Slot
     sections: list[Section] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)
+    highlights: list[Highlight] = field(default_factory=list)
 
 
 class SectionProvider(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from xiaowu.exams.summary import ExamSummaryProvider
 from xiaowu.org.summary import OrgSummaryProvider
 from xiaowu.reports.providers import SectionProvider
 from xiaowu.reports.summary import GoalProgressProvider
@@ -12,5 +13,6 @@ PROVIDERS: tuple[SectionProvider, ...] = (
     OrgSummaryProvider(),
     StaffSummaryProvider(),
     StudentSummaryProvider(),
+    ExamSummaryProvider(),
     GoalProgressProvider(),
 )

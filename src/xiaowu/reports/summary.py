@@ -3,15 +3,22 @@
 
 from __future__ import annotations
 
+from xiaowu.core.rates import Rate
 from xiaowu.reports.document import Figure, FigureRef, HeadingLevel, Paragraph, Run, Section
 from xiaowu.reports.models import GoalStatus, ImprovementGoal
 from xiaowu.reports.phrasing import link
-from xiaowu.reports.providers import Contribution, Signal, Slot, SummaryContext
+from xiaowu.reports.providers import Better, Contribution, Metric, Signal, Slot, SummaryContext
 
 
 class GoalProgressProvider:
     code = "goals"
     order = 900
+    metrics = (
+        Metric(
+            "goals.previous.done_rate", "上期改进措施完成率", "%", Better.HIGHER, "school_conduct"
+        ),
+        Metric("goals.previous.done", "上期改进措施完成数", "项", Better.HIGHER, "school_conduct"),
+    )
 
     def contribute(self, ctx: SummaryContext) -> list[Contribution]:
         goals = list(
@@ -71,6 +78,16 @@ class GoalProgressProvider:
             definition="本期开始前提出的改进措施（已在上期完成的不计）",
             parts=tuple(p.key for p in parts),
         )
+        rate = Rate(numerator=len(done), denominator=len(goals))
+        done_rate = Figure(
+            key="goals.previous.done_rate",
+            label="上期改进措施完成率",
+            value=rate.percent if rate.percent is not None else 0,
+            unit="%",
+            definition="已完成改进措施 ÷ 上期改进措施 × 100%，四舍五入保留两位小数",
+            numerator=parts[0].key,
+            denominator=total.key,
+        )
         runs: list[Run] = [
             "上期提出的",
             FigureRef(total.key),
@@ -107,6 +124,9 @@ class GoalProgressProvider:
         )
         return [
             Contribution(
-                slot=Slot.MAIN, sections=[section], figures=[total, *parts], signals=signals
+                slot=Slot.MAIN,
+                sections=[section],
+                figures=[total, *parts, done_rate],
+                signals=signals,
             )
         ]

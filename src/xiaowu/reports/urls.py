@@ -1,6 +1,6 @@
 from django.urls import path
 
-from xiaowu.reports import views
+from xiaowu.reports import job_views, views
 
 app_name = "reports"
 
@@ -17,4 +17,47 @@ urlpatterns = [
     path("goals/", views.goal_list_view, name="goal_list"),
     path("goals/import/", views.summary_import_view, name="summary_import"),
     path("goals/<int:goal_id>/edit/", views.goal_update_view, name="goal_update"),
+    path("agreements/", views.agreement_list_view, name="agreement_list"),
+    path("agreements/<int:agreement_id>/", views.agreement_detail_view, name="agreement_detail"),
+    path(
+        "agreements/<int:agreement_id>/delete/",
+        views.agreement_delete_view,
+        name="agreement_delete",
+    ),
+    path(
+        "agreements/<int:agreement_id>/report/",
+        views.agreement_report_view,
+        name="agreement_report",
+    ),
+    path(
+        "agreements/<int:agreement_id>/items/new/",
+        views.agreement_item_create_view,
+        name="agreement_item_create",
+    ),
+    path(
+        "agreements/items/<int:item_id>/edit/",
+        views.agreement_item_edit_view,
+        name="agreement_item_edit",
+    ),
+    path(
+        "agreements/items/<int:item_id>/delete/",
+        views.agreement_item_delete_view,
+        name="agreement_item_delete",
+    ),
+    path("templates/", views.template_list_view, name="template_list"),
+    path("templates/example.docx", views.template_example_view, name="template_example"),
+    path("templates/<int:template_id>/", views.template_versions_view, name="template_versions"),
+    path(
+        "templates/<int:template_id>/download.docx",
+        views.template_download_view,
+        name="template_download",
+    ),
+]
+# Background generation (the jobs app): queue the Word file of a large roll-up.
+urlpatterns += [
+    path(
+        "<int:summary_id>/background/",
+        job_views.summary_job_create_view,
+        name="summary_job_create",
+    ),
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet
@@ -100,6 +102,44 @@ def staff_status_history(*, staff: StaffMember) -> list[StaffStatusPeriod]:
 
 def staff_honour_list(*, staff: StaffMember) -> list[StaffHonour]:
     return list(staff.honours.order_by("-awarded_on", "id"))
+
+
+@dataclass(frozen=True)
+class AwardedHonour:
+    """One honour awarded to a staff member, with what a summary names it by."""
+
+    staff_name: str
+    school_name: str | None  # None for the staff of a 学区 / 教育局 office
+    level: str
+    title: str
+    title_text: str
+    awarded_on: date
+
+
+def staff_honours_awarded(
+    *,
+    actor: User,
+    levels: Iterable[str],
+    start_on: date,
+    end_on: date,
+    root_id: int | None = None,
+) -> list[AwardedHonour]:
+    """Honours of ``levels`` awarded with start_on ≤ awarded_on ≤ end_on to staff the actor may
+    see (under ``root_id``), oldest first, in one query — however many schools they are in."""
+    honours = StaffHonour.objects.visible_to(actor).filter(
+        level__in=list(levels), awarded_on__gte=start_on, awarded_on__lte=end_on
+    )
+    if root_id:
+        honours = honours.filter(staff__org_unit__in=unit_subtree({root_id}))
+    rows = honours.order_by("awarded_on", "staff_id", "pk").values_list(
+        "staff__name",
+        "staff__org_unit__school__name",
+        "level",
+        "title",
+        "title_text",
+        "awarded_on",
+    )
+    return [AwardedHonour(*row) for row in rows]
 
 
 def teaching_assignment_list(

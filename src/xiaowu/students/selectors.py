@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -264,6 +265,36 @@ def status_change_counts(
     if units is not None:
         events = events.filter(school__in=units)
     return dict(events.values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
+
+
+def status_change_counts_by_school(
+    *,
+    actor: User,
+    kinds: Iterable[str],
+    start_on: date,
+    end_on: date,
+    root_id: int | None = None,
+) -> dict[int, int]:
+    """Number of 异动 of ``kinds`` with start_on ≤ effective_on ≤ end_on per school, in one
+    grouped query.
+
+    The scope is the aggregate one of :func:`status_change_counts` (the organisational scope,
+    narrowed to ``root_id``), so the per-school values add up to its totals; schools with no
+    such event are absent. Closed schools under the root are counted too: the caller decides
+    where they belong (a roll-up puts them in its "其他" row).
+    """
+    events = StatusChange.objects.filter(
+        kind__in=list(kinds), effective_on__gte=start_on, effective_on__lte=end_on
+    )
+    units = _aggregate_units(actor, root_id)
+    if units is not None:
+        events = events.filter(school__in=units)
+    return dict(
+        events.order_by()
+        .values_list("school_id")
+        .annotate(n=Count("pk"))
+        .values_list("school_id", "n")
+    )
 
 
 def special_group_counts(*, actor: User, root_id: int | None = None) -> dict[str, int]:

@@ -237,6 +237,7 @@ def student_detail_view(request: HttpRequest, student_id: int) -> HttpResponse:
         "history": student_history(student=student),
         "memberships": student_memberships(student=student),
         "can_change_status": access.can_manage and bool(_status_change_kinds(student)),
+        "can_view_scores": has_perm_at(actor, Perm.EXAMS_VIEW, student.school_id),
     }
     return render(request, "students/student_detail.html", context)
 

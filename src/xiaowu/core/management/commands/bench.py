@@ -15,6 +15,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 BENCHMARKS: dict[str, str] = {
     "import": "xiaowu.exchange.bench",  # 学籍导入: N-row national template, twice
+    "summary": "xiaowu.reports.bench",  # 工作总结: school, 学区, 200-school roll-up as a job
+    "exams": "xiaowu.exams.bench",  # 成绩分析: 500k students × 9 subjects vs bare polars; SGP
 }
 
 

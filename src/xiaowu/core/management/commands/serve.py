@@ -1,34 +1,189 @@
-"""``xiaowu serve [--host 127.0.0.1] [--port 8000] [--workers 2]``: run xiaowu under gunicorn.
+"""``xiaowu serve [--host 127.0.0.1] [--port 8000] [--workers 2] [--no-worker]``: run xiaowu
+under gunicorn, with one background-job worker.
 
 Collects the static files first (WhiteNoise serves them from ``STATIC_ROOT`` with hashed,
 compressed names when ``DEBUG`` is off), then runs gunicorn in this process. Plain HTTP on a
 laptop needs ``XIAOWU_INSECURE_HTTP=1`` (``make demo`` and ``make serve`` set it).
+
+Unless ``--no-worker`` is given, gunicorn's master also runs ``xiaowu worker`` as a child
+process (background jobs such as large summaries): started when the server is ready,
+restarted if it dies, stopped with the server (and, on Linux, when the server is killed).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib
-from collections.abc import Callable, Mapping
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 WSGI_MODULE = "xiaowu.wsgi"
+# The job worker, run with this interpreter (works in any venv, installed or not).
+WORKER_COMMAND = (sys.executable, "-m", "xiaowu.cli", "worker")
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 WsgiApp = Callable[..., Any]
+logger = logging.getLogger(__name__)
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """Return a pre-exec hook that has Linux send SIGTERM to the child when ``parent`` dies."""
+
+    def hook() -> None:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(0)
+
+    return hook
+
+
+class BackgroundWorker:
+    """One ``xiaowu worker`` child process: started, watched (restarted if it dies, within
+    limits) and stopped by the server's master."""
+
+    def __init__(
+        self,
+        command: Sequence[str] = WORKER_COMMAND,
+        *,
+        restart_delay: float = 2.0,
+        max_restarts: int = 5,
+        restart_window: float = 60.0,
+        stop_timeout: float = 25.0,
+        output: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.command = list(command)
+        self.restart_delay = restart_delay
+        self.max_restarts = max_restarts
+        self.restart_window = restart_window
+        self.stop_timeout = stop_timeout
+        self.output = output or sys.stdout
+        self.clock = clock
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts: list[float] = []
+        self.gave_up = False
+        self.stopping = False
+        self._restart_at: float | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def start(self) -> None:
+        linux = sys.platform.startswith("linux")
+        self.process = subprocess.Popen(  # noqa: S603 — our own interpreter and command
+            self.command,
+            # Its own session: a terminal's Ctrl+C reaches the master, which stops it once.
+            start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()) if linux else None,
+        )
+        self._say(f"后台任务进程已启动（pid {self.process.pid}）。")
+
+    def check(self) -> None:
+        """Restart the worker if it exited (called from the master's loop, about every second)."""
+        if self.stopping or self.gave_up or self.process is None:
+            return
+        now = self.clock()
+        if self._restart_at is not None:
+            if now >= self._restart_at:
+                self._restart_at = None
+                self.start()
+            return
+        code = self.process.poll()
+        if code is None:
+            return
+        self.restarts = [t for t in self.restarts if now - t < self.restart_window] + [now]
+        if len(self.restarts) > self.max_restarts:
+            self.gave_up = True
+            self._say(
+                f"后台任务进程在 {self.restart_window:.0f} 秒内退出了 {len(self.restarts)} 次，"
+                "不再自动重启；请查看上面的日志，修复后重启服务或单独运行 xiaowu worker。"
+            )
+            return
+        # gunicorn's master reaps every child, so the real status is often lost (0 then).
+        status = f"（代码 {code}）" if code else ""
+        self._say(f"后台任务进程已退出{status}，{self.restart_delay:.0f} 秒后重启。")
+        self._restart_at = now + self.restart_delay
+
+    def terminate(self) -> None:
+        """Ask the worker to stop (it fails a running job with a message, then exits)."""
+        self.stopping = True
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.terminate()
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+    def _say(self, text: str) -> None:
+        self.output.write(text + "\n")
+        self.output.flush()
+
+
+class XiaowuArbiter(Arbiter):  # type: ignore[misc]  # gunicorn ships no types
+    """gunicorn's master, also keeping the background worker alive."""
+
+    def __init__(self, app: Any, background: BackgroundWorker | None = None) -> None:
+        self.background = background
+        super().__init__(app)
+
+    def start(self) -> None:
+        super().start()
+        if self.background is not None:
+            self.background.start()
+
+    def manage_workers(self) -> None:
+        super().manage_workers()
+        if self.background is not None:
+            self.background.check()
+
+    def stop(self, graceful: bool = True) -> None:
+        if self.background is not None:
+            self.background.terminate()  # both stop at the same time
+        super().stop(graceful)
+        if self.background is not None:
+            self.background.stop()
 
 
 class XiaowuApplication(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
     """gunicorn with its options given in code and ``xiaowu.wsgi:application`` as the app."""
 
-    def __init__(self, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self, options: Mapping[str, Any], background: BackgroundWorker | None = None
+    ) -> None:
         self.options = dict(options)
+        self.background = background
         super().__init__()
+
+    def run(self) -> None:
+        try:
+            XiaowuArbiter(self, background=self.background).run()
+        except RuntimeError as exc:
+            sys.stderr.write(f"\nError: {exc}\n\n")
+            sys.stderr.flush()
+            sys.exit(1)
 
     def load_config(self) -> None:
         for key, value in self.options.items():
@@ -77,6 +232,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-collectstatic", action="store_true", help="跳过收集静态文件（已收集过时）"
         )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="不启动后台任务进程（另行运行 xiaowu worker 时）",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host: str = options["host"]
@@ -99,4 +259,7 @@ class Command(BaseCommand):
                 "XIAOWU_INSECURE_HTTP=1。"
             )
         self.stdout.flush()
-        XiaowuApplication(gunicorn_options(host=host, port=port, workers=workers)).run()
+        background = None if options["no_worker"] else BackgroundWorker()
+        XiaowuApplication(
+            gunicorn_options(host=host, port=port, workers=workers), background=background
+        ).run()

@@ -1,6 +1,8 @@
 """``xiaowu report summary|import`` — work summaries for operators and scripts.
 
 xiaowu report summary --org CODE --period 2024-2025 [--term 1|2] -o FILE.docx
+xiaowu report summary --org CODE --period 2024-2025 --variant agreement -o FILE.docx
+xiaowu report summary --org CODE --period 2024-2025 --template SCHOOL.docx -o FILE.docx
 xiaowu report summary --org CODE --period 2024-2025 --format json
 xiaowu report import FILE --org CODE [--format json]
 """
@@ -19,12 +21,12 @@ from django.core.management.base import BaseCommand, CommandError
 from xiaowu.accounts.scoping import operator_actor
 from xiaowu.org.models import OrgUnit
 from xiaowu.reports.consistency import check_document
-from xiaowu.reports.docx_render import render_docx
+from xiaowu.reports.docx_render import render_docx, render_with_template
 from xiaowu.reports.generator import summary_generate
 from xiaowu.reports.goal_import import summary_goals_import
 from xiaowu.reports.pdf import docx_to_pdf
 from xiaowu.reports.period import Period, calendar_year_period, school_year_period
-from xiaowu.reports.selectors import figure_payload
+from xiaowu.reports.selectors import agreement_for_period, agreement_spec, figure_payload
 
 
 class Command(BaseCommand):
@@ -39,6 +41,7 @@ class Command(BaseCommand):
         summary.add_argument("--year", type=int, help="自然年，如 2025（代替 --period）")
         summary.add_argument("--variant", choices=["summary", "agreement"], default="summary")
         summary.add_argument("--format", choices=["docx", "pdf", "json"], default="docx")
+        summary.add_argument("--template", help="学校自己的 .docx 模板（docxtpl 占位符）")
         summary.add_argument("-o", "--output", help="输出文件；JSON 不填则输出到标准输出")
         imported = sub.add_parser("import", help="导入往期工作总结中的存在问题和下一步打算")
         imported.add_argument("file")
@@ -66,11 +69,22 @@ class Command(BaseCommand):
             raise CommandError("；".join(exc.messages)) from exc
 
     def _summary(self, unit: OrgUnit, options: dict[str, Any]) -> None:
+        actor = operator_actor()
+        period = self._period(options)
+        agreement = None
+        if options["variant"] == "agreement":
+            found = agreement_for_period(
+                actor=actor, unit_id=unit.pk, start_on=period.start_on, end_on=period.end_on
+            )
+            if found is None:
+                raise CommandError(f"{unit.name}在{period.label}没有目标责任书。")
+            agreement = agreement_spec(agreement=found)
         generated = summary_generate(
-            actor=operator_actor(),
+            actor=actor,
             unit=unit,
-            period=self._period(options),
+            period=period,
             variant=options["variant"],
+            agreement=agreement,
         )
         findings = check_document(generated.document)
         if options["format"] == "json":
@@ -84,7 +98,15 @@ class Command(BaseCommand):
             return
         if not options["output"]:
             raise CommandError("请用 -o 指定输出文件。")
-        data = render_docx(generated.document)
+        if options["template"]:
+            try:
+                data = render_with_template(
+                    generated.document, Path(options["template"]).read_bytes()
+                )
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"模板无法使用：{exc}") from exc
+        else:
+            data = render_docx(generated.document)
         if options["format"] == "pdf":
             pdf = docx_to_pdf(data)
             if pdf is None:
