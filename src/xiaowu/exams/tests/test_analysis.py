@@ -277,8 +277,9 @@ def test_huge_exam_is_analysed_by_a_background_job_when_the_kind_is_registered(
 
 
 def test_without_the_registered_kind_a_huge_exam_is_analysed_at_once(
-    world: World, var_dir: Path
+    world: World, var_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delitem(JOB_KINDS, "exams.analysis", raising=False)
     exam = _small_exam(world)
     bundle = exam_analysis_get(
         exam=exam, caliber=caliber_default(exam), actor=world.users["principal"], background=True

@@ -257,7 +257,10 @@ def test_large_fit_runs_as_a_background_job_when_the_kind_is_registered(
     assert not value_added_frame(analysis, "units").is_empty()
 
 
-def test_without_the_registered_kind_it_runs_synchronously(world: World, two_exams: Pair) -> None:
+def test_without_the_registered_kind_it_runs_synchronously(
+    world: World, two_exams: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(JOB_KINDS, JOB_KIND, raising=False)
     entry, exit_, _groups = two_exams
     analysis = value_added_run(
         actor=world.users["principal"],
