@@ -98,6 +98,7 @@ ACCESS: dict[str, Route] = {
     "exams:analysis_schools": _exam_page(),
     "exams:analysis_bands": _exam_page(),
     "exams:analysis_one_point": _exam_page(),
+    "exams:analysis_assigned": _exam_page(),
     "exams:analysis_joint": _exam_page(),
     "exams:analysis_trend": _exam_page(),
     "exams:analysis_students": _exam_page(no_students=(["research"], 403)),

@@ -4,8 +4,9 @@ An operator command (shell access to the server): it sees the whole exam and is 
 audit log as 命令行 when it writes a workbook. It analyses the exam under the chosen 口径 (by
 default the exam's own, else the 通用口径 preset), through the same cache as the pages, and
 writes either JSON — the exam, the 口径 (code, version, configuration), the scores revision and
-the aggregate tables (units, joint pass rates, 上线, 分数段, 一分一段; no student rows) — or the
-.xlsx workbook of the analysis pages (分析总表, 班级对比表, 分数段表, 一分一段表, 口径说明).
+the aggregate tables (units, joint pass rates, 上线 with 有效分 and 单科上线, 分数段, 一分一段,
+赋分对照; no student rows) — or the .xlsx workbook of the analysis pages (分析总表, 班级对比表,
+分数段表, 一分一段表, 单科上线表, 赋分对照表, 口径说明).
 """
 
 from __future__ import annotations
@@ -30,7 +31,16 @@ from xiaowu.exams.models import Caliber, Exam
 from xiaowu.exams.selectors_analysis import analysis_scope
 
 HELP = "成绩分析：按口径分析考试，输出 JSON 或 Excel（分析总表、班级对比表、分数段表、一分一段表）"
-JSON_TABLES = ("units", "joint", "lines", "effective", "bands", "one_point")
+JSON_TABLES = (
+    "units",
+    "joint",
+    "lines",
+    "effective",
+    "line_subjects",
+    "bands",
+    "one_point",
+    "assigned_bands",
+)
 
 
 def add_arguments(parser: CommandParser) -> None:

@@ -1,4 +1,5 @@
-"""Exam analysis as .xlsx in the usual layouts: 分析总表, 班级对比表, 分数段表, 一分一段表.
+"""Exam analysis as .xlsx in the usual layouts: 分析总表, 班级对比表, 分数段表, 一分一段表,
+单科上线表, and 赋分对照表 when the 口径 has 等级赋分.
 
 Written with xlsxwriter the way ``exchange.xlsx`` writes (constant memory, no string ever
 turned into a number, formula or link; text that starts like a formula carries the quote
@@ -29,9 +30,14 @@ from xiaowu.core.rates import Rate
 from xiaowu.core.tabular import strip_control
 from xiaowu.exams.analysis import AnalysisBundle, subject_order
 from xiaowu.exams.analytics import TOTAL
+from xiaowu.exams.naming import class_name_as_of, school_years_since
 from xiaowu.exams.selectors_analysis import (
     LEVEL_LABELS,
     AnalysisScope,
+    assigned_conversion,
+    assigned_subjects,
+    assigned_unit_rows,
+    line_subject_rows,
     unit_labels,
     unit_rows,
 )
@@ -46,6 +52,8 @@ EXPORT_LAYOUTS: dict[str, str] = {
     "classes": "班级对比表",
     "bands": "分数段表",
     "one_point": "一分一段表",
+    "lines": "单科上线表",
+    "assigned": "赋分对照表",
 }
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 OPERATOR_LABEL = "命令行"
@@ -183,7 +191,7 @@ def _summary(sheet: _Sheet, bundle: AnalysisBundle, scope: AnalysisScope) -> Non
         if not rows.height:
             continue
         ids = rows.get_column("unit_id").unique().drop_nulls().to_list()
-        names = unit_labels(level, ids)
+        names = unit_labels(level, ids, exam=bundle.exam)
         codes = _codes(level, ids)
         rank_column = "composite_rank" if composite else "mean_rank"
         ordered = sorted(
@@ -242,11 +250,13 @@ def _classes(sheet: _Sheet, bundle: AnalysisBundle, scope: AnalysisScope) -> Non
     if not rows.height:
         return
     ids = rows.get_column("unit_id").unique().to_list()
+    grade = bundle.exam.grade
+    years = school_years_since(bundle.exam)
     units = {
-        pk: (name, code, school)
-        for pk, name, code, school in OrgUnit.objects.filter(pk__in=ids).values_list(
-            "pk", "name", "code", "school__name"
-        )
+        pk: (class_name_as_of(grade, name, unit_grade, number, years_since=years), code, school)
+        for pk, name, unit_grade, number, code, school in OrgUnit.objects.filter(
+            pk__in=ids
+        ).values_list("pk", "name", "grade", "class_number", "code", "school__name")
     }
     by_unit: dict[int, dict[str, dict[str, Any]]] = {}
     for row in rows.iter_rows(named=True):
@@ -291,7 +301,7 @@ def _bands(sheet: _Sheet, bundle: AnalysisBundle, scope: AnalysisScope) -> None:
     )
     columns = bands.filter(pl.col("level") == units_level).get_column("unit_id").unique().to_list()
     columns = [u for u in columns if scope.allows(units_level, u)]
-    names = unit_labels(units_level, columns)
+    names = unit_labels(units_level, columns, exam=bundle.exam)
     columns.sort(key=lambda u: names.get(u, ""))
     header = ["科目", "分数段", "全体人数", "全体占比(%)", "全体累计人数", "全体累计(%)"]
     header += [f"{names.get(u, u)}人数" for u in columns]
@@ -357,7 +367,161 @@ def _one_point(sheet: _Sheet, bundle: AnalysisBundle, scope: AnalysisScope) -> N
             )
 
 
-WRITERS = {"summary": _summary, "classes": _classes, "bands": _bands, "one_point": _one_point}
+LINES_HEADER = [
+    "层级",
+    "单位",
+    "单位代码",
+    "分数线",
+    "科目",
+    "有效分",
+    "参考人数",
+    "单上线人数",
+    "双上线人数",
+    "总分上线人数",
+    "命中率（双上线/单上线）(%)",
+    "命中率（双上线/参考人数）(%)",
+    "贡献率(%)",
+]
+
+
+def _lines(sheet: _Sheet, bundle: AnalysisBundle, scope: AnalysisScope) -> None:
+    """Per 分数线, visible unit and subject: 有效分, 单/双上线, both 命中率 and 贡献率 (rates
+    from their counts: 双上线 over 单上线, over the subject's 参考人数 = 实考, over 总分上线)."""
+    sheet.header(LINES_HEADER)
+    sheet.widths([6, 22, 14, 10, 8, *([11] * 8)])
+    f = sheet.formats
+    formats = [None, None, f["text"], None, None, f["dec1"], f["int"], f["int"], f["int"]]
+    formats += [f["int"], f["dec"], f["dec"], f["dec"]]
+    line_order = {line.name: index for index, line in enumerate(bundle.spec.lines)}
+    order = {subject: index for index, subject in enumerate(subject_order(bundle))}
+    for level in ("exam", "district", "school", "class", "teacher"):
+        rows = line_subject_rows(bundle, scope, level)
+        if not rows.height:
+            continue
+        ids = rows.get_column("unit_id").unique().drop_nulls().to_list()
+        names = unit_labels(level, ids, exam=bundle.exam) if level != "exam" else {}
+        codes = _codes(level, ids)
+        ordered = sorted(
+            rows.iter_rows(named=True),
+            key=lambda r: (
+                line_order.get(r["line_name"], 99),
+                names.get(r["unit_id"], ""),
+                order.get(r["subject"], 99),
+            ),
+        )
+        for row in ordered:
+            double = row.get("double_n")
+            sheet.values(
+                [
+                    LEVEL_LABELS[level],
+                    "全体考生" if level == "exam" else names.get(row["unit_id"], ""),
+                    codes.get(row["unit_id"], ""),
+                    row["line_name"],
+                    row["subject"],
+                    row.get("effective_score"),
+                    row.get("sat"),
+                    row.get("single_n"),
+                    double,
+                    row.get("line_n"),
+                    None if double is None else rate_percent(double, row.get("single_n")),
+                    None if double is None else rate_percent(double, row.get("sat")),
+                    None if double is None else rate_percent(double, row.get("line_n")),
+                ],
+                formats,
+            )
+
+
+ASSIGNED_HEADER = [
+    "科目",
+    "等级",
+    "方案比例(%)",
+    "人数",
+    "实际比例(%)",
+    "累计人数",
+    "累计比例(%)",
+    "原始分最低",
+    "原始分最高",
+    "赋分最低",
+    "赋分最高",
+]
+
+
+def _assigned(sheet: _Sheet, bundle: AnalysisBundle, scope: AnalysisScope) -> None:
+    """等级赋分: per scaled subject the conversion table (whole exam), then per visible school
+    or class the mean raw and assigned scores and the count in each band."""
+    subjects = assigned_subjects(bundle)
+    if not subjects:
+        sheet.note("本口径没有设置等级赋分，或赋分科目不在本次考试中。")
+        return
+    f = sheet.formats
+    sheet.header(ASSIGNED_HEADER)
+    sheet.widths([8, 8, 11, 8, 11, 9, 11, 10, 10, 9, 9])
+    formats = [None, None, f["dec"], f["int"], f["dec"], f["int"], f["dec"]]
+    formats += [f["dec1"], f["dec1"], f["int"], f["int"]]
+    for subject in subjects:
+        for row in assigned_conversion(bundle, subject).iter_rows(named=True):
+            sheet.values(
+                [
+                    subject,
+                    str(row["band"]),
+                    _fraction_percent(row["target_pct"]),
+                    row["n"],
+                    _fraction_percent(row["pct"]),
+                    row["cum_n"],
+                    _fraction_percent(row["cum_pct"]),
+                    row["raw_low"],
+                    row["raw_high"],
+                    row["assigned_low"],
+                    row["assigned_high"],
+                ],
+                formats,
+            )
+    sheet.blank()
+    levels = ["school", "class"] if bundle.exam.schools.count() > 1 else ["class"]
+    for subject in subjects:
+        labels = assigned_conversion(bundle, subject).get_column("band").cast(pl.String)
+        sheet.header(
+            ["层级", "单位", "单位代码", "科目", "实考人数", "原始分均分", "赋分均分"]
+            + [f"{label}等人数" for label in labels.to_list()]
+        )
+        unit_formats = [None, None, f["text"], None, f["int"], f["dec"], f["dec"]]
+        unit_formats += [f["int"]] * labels.len()
+        for number, level in enumerate(levels):
+            rows = assigned_unit_rows(bundle, scope, level, subject)
+            if number:  # the whole-exam row once, before the first level
+                rows = rows.filter(pl.col("level") != "exam")
+            ids = rows.filter(pl.col("level") != "exam").get_column("unit_id").to_list()
+            names = unit_labels(level, ids, exam=bundle.exam)
+            codes = _codes(level, ids)
+            for row in sorted(
+                rows.iter_rows(named=True),
+                key=lambda r: (r["level"] != "exam", names.get(r["unit_id"], "")),
+            ):
+                whole = row["level"] == "exam"
+                sheet.values(
+                    [
+                        LEVEL_LABELS["exam" if whole else level],
+                        "全体考生" if whole else names.get(row["unit_id"], ""),
+                        "" if whole else codes.get(row["unit_id"], ""),
+                        subject,
+                        row["sat"],
+                        _round(row["raw_mean"]),
+                        _round(row["assigned_mean"]),
+                        *(row[f"band_{index}"] for index in range(labels.len())),
+                    ],
+                    unit_formats,
+                )
+        sheet.blank()
+
+
+WRITERS = {
+    "summary": _summary,
+    "classes": _classes,
+    "bands": _bands,
+    "one_point": _one_point,
+    "lines": _lines,
+    "assigned": _assigned,
+}
 
 
 def analysis_workbook_write(

@@ -364,8 +364,11 @@ class CaliberForm(forms.Form):
         label="高级设置（JSON）",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "class": "form-control font-monospace"}),
-        help_text="分科阈值、分科分数段等，如 "
-        '{"subject_thresholds": {"语文": {"excellent": 0.85}}, "band_widths": {"语文": 15}}。',
+        help_text="分科阈值、分科分数段、等级赋分等，如 "
+        '{"subject_thresholds": {"语文": {"excellent": 0.85}}, "band_widths": {"语文": 15}}；'
+        '等级赋分如 {"assigned_scores": {"scheme": "3+1+2", "subjects": ["化学", "生物", '
+        '"政治", "地理"], "boundary": "near", "equal_band": "top"}}（scheme 可为 3+1+2、'
+        "shandong、zhejiang、beijing、tianjin、shanghai）。",
     )
 
     def __init__(self, *args: Any, owners: Sequence[OrgUnit] | None = None, **kwargs: Any) -> None:
@@ -567,4 +570,32 @@ def caliber_brief(caliber: Caliber) -> dict[str, str]:
             f"{name}：{'全部科目' if subjects == '*' else '、'.join(subjects)}"
             for name, subjects in config["subject_sets"].items()
         ),
+        "assigned": _assigned_text(config.get("assigned_scores")),
     }
+
+
+ASSIGNED_SCHEME_LABELS = {
+    "3+1+2": "3+1+2 再选科目（A/B/C/D/E，15/35/35/13/2%）",
+    "shandong": "山东（8 等级）",
+    "zhejiang": "浙江（21 级）",
+    "beijing": "北京（21 级）",
+    "tianjin": "天津（21 级）",
+    "shanghai": "上海（11 级）",
+}
+ASSIGNED_BOUNDARY_LABELS = {
+    "near": "比例最接近",
+    "upper": "累计比例不低于",
+    "lower": "累计比例不超过",
+}
+
+
+def _assigned_text(assigned: Mapping[str, Any] | None) -> str:
+    """One line for a 口径's 等级赋分 setting, "" when there is none."""
+    if not assigned:
+        return ""
+    equal = "取区间上限" if assigned["equal_band"] == "top" else "取区间中点"
+    return (
+        f"{ASSIGNED_SCHEME_LABELS[assigned['scheme']]}：{'、'.join(assigned['subjects'])}；"
+        f"等级分界按{ASSIGNED_BOUNDARY_LABELS[assigned['boundary']]}目标比例，"
+        f"等级内原始分相同时{equal}"
+    )

@@ -55,6 +55,7 @@ from xiaowu.exams.models import (
     Score,
     ScoreStatus,
 )
+from xiaowu.exams.naming import class_name_as_of, school_years_since
 from xiaowu.exams.services import (
     LOCKED_MESSAGE,
     STATUS_WORDS,
@@ -231,13 +232,17 @@ class _Candidates:
             "student__name",
             "school_class__class_number",
             "school_class__name",
+            "school_class__grade",
             "school_id",
             "school__name",
             "school__code",
         )
         schools: dict[int, tuple[str, str]] = {}
-        for pk, number, nsn, name, class_no, class_name, school_id, school_name, code in rows:
-            self.refs[pk] = CandidateRef(pk, name, number, class_name, school_id, school_name)
+        years = school_years_since(exam)
+        for row in rows:
+            pk, number, nsn, name, class_no, class_name, grade, school_id, school_name, code = row
+            shown = class_name_as_of(exam.grade, class_name, grade, class_no, years_since=years)
+            self.refs[pk] = CandidateRef(pk, name, number, shown, school_id, school_name)
             if number:
                 self.by_number[number.upper()] = pk
             if nsn:

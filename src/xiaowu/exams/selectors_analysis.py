@@ -45,6 +45,7 @@ from xiaowu.exams.models import (
     ScoreStatus,
     ValueAddedAnalysis,
 )
+from xiaowu.exams.naming import class_name_as_of, school_year_start, school_years_since
 from xiaowu.org.models import OrgUnit, OrgUnitClosure, UnitKind
 from xiaowu.staff.models import StaffMember
 from xiaowu.students.models import Student
@@ -244,6 +245,61 @@ def student_rows(
     return _filter_ids(students, "candidate_id", scope.candidate_ids)
 
 
+def line_subject_rows(bundle: AnalysisBundle, scope: AnalysisScope, level: str) -> pl.DataFrame:
+    """The 有效分 / 单双上线 / 命中率 / 贡献率 rows of ``level`` for the visible units."""
+    if not bundle.has_table("line_subjects"):
+        return pl.DataFrame()
+    rows = bundle.table("line_subjects").filter(pl.col("level") == level)
+    return _filter_ids(rows, "unit_id", scope.visible(level))
+
+
+def assigned_subjects(bundle: AnalysisBundle) -> list[str]:
+    """The subjects the 口径 scales (赋分) that this exam has, in the 口径's order."""
+    settings = bundle.spec.assigned_scores
+    if settings is None or not bundle.has_table("assigned_bands"):
+        return []
+    present = set(bundle.table("assigned_bands").get_column("subject").to_list())
+    return [subject for subject in settings.subjects if subject in present]
+
+
+def assigned_conversion(bundle: AnalysisBundle, subject: str) -> pl.DataFrame:
+    """The 赋分 conversion table of one subject (whole exam; no student appears in it)."""
+    bands = bundle.table("assigned_bands").filter(pl.col("subject") == subject)
+    return bands.sort("band_index")
+
+
+def assigned_unit_rows(
+    bundle: AnalysisBundle, scope: AnalysisScope, level: str, subject: str
+) -> pl.DataFrame:
+    """Per visible unit of ``level`` (school or class) and for the whole exam (``unit_id`` 0,
+    level "exam"): 实考, mean raw and mean assigned score, and the count in each band."""
+    table = bundle.table("assigned").filter(pl.col("subject") == subject)
+    labels = assigned_conversion(bundle, subject).get_column("band").cast(pl.String).to_list()
+    stats = [
+        pl.len().cast(pl.Int64).alias("sat"),
+        pl.col("score").mean().alias("raw_mean"),
+        pl.col("assigned").mean().alias("assigned_mean"),
+        *(
+            (pl.col("band_index") == index).sum().cast(pl.Int64).alias(f"band_{index}")
+            for index in range(len(labels))
+        ),
+    ]
+    column = "school_id" if level == "school" else "class_id"
+    units = (
+        _filter_ids(table, column, scope.visible(level))
+        .group_by(pl.col(column).alias("unit_id"))
+        .agg(stats)
+    )
+    whole = table.select(stats).with_columns(pl.lit(0, dtype=pl.Int64).alias("unit_id"))
+    return pl.concat(
+        [
+            whole.with_columns(pl.lit("exam").alias("level")),
+            units.with_columns(pl.lit(level).alias("level")).sort("unit_id"),
+        ],
+        how="diagonal",
+    )
+
+
 def candidate_table(bundle: AnalysisBundle, scope: AnalysisScope, name: str) -> pl.DataFrame:
     """A per-candidate table (``critical``, ``top``, ``balance``) cut to the visible students."""
     if not bundle.has_table(name):
@@ -252,14 +308,24 @@ def candidate_table(bundle: AnalysisBundle, scope: AnalysisScope, name: str) -> 
 
 
 # --------------------------------------------------------------------------- labels
-def unit_labels(level: str, ids: Iterable[int]) -> dict[int, str]:
-    """Display names of units (classes carry their school's name when schools differ)."""
+def unit_labels(level: str, ids: Iterable[int], *, exam: Exam) -> dict[int, str]:
+    """Display names of units as of ``exam`` (classes carry their school's name when schools
+    differ; a promoted class shows the name it had when the exam was sat)."""
     wanted = [int(i) for i in ids]
     if not wanted:
         return {}
     if level == "teacher":
         return dict(StaffMember.objects.filter(pk__in=wanted).values_list("pk", "name"))
-    rows = OrgUnit.objects.filter(pk__in=wanted).values_list("pk", "name", "school__name")
+    rows = [
+        (
+            pk,
+            class_name_as_of(exam.grade, name, grade, number, years_since=school_years_since(exam)),
+            school,
+        )
+        for pk, name, grade, number, school in OrgUnit.objects.filter(pk__in=wanted).values_list(
+            "pk", "name", "grade", "class_number", "school__name"
+        )
+    ]
     if level == "class":
         schools = {school for _pk, _name, school in rows}
         if len(schools) > 1:
@@ -270,12 +336,20 @@ def unit_labels(level: str, ids: Iterable[int]) -> dict[int, str]:
 def teacher_classes(exam: Exam, teacher_ids: Iterable[int]) -> dict[int, list[str]]:
     """For each teacher: "三年级(1)班语文" style labels of what they taught in the exam."""
     result: dict[int, list[str]] = {}
-    for staff_id, class_name, subject in (
+    years = school_years_since(exam)
+    for staff_id, class_name, grade, number, subject in (
         ExamClassTeacher.objects.filter(exam=exam, staff_id__in=list(teacher_ids))
         .order_by("school_class__grade", "school_class__class_number", "subject")
-        .values_list("staff_id", "school_class__name", "subject")
+        .values_list(
+            "staff_id",
+            "school_class__name",
+            "school_class__grade",
+            "school_class__class_number",
+            "subject",
+        )
     ):
-        result.setdefault(staff_id, []).append(f"{class_name}{subject}")
+        shown = class_name_as_of(exam.grade, class_name, grade, number, years_since=years)
+        result.setdefault(staff_id, []).append(f"{shown}{subject}")
     return result
 
 
@@ -292,6 +366,7 @@ class CandidateLabel:
 
 
 def candidate_labels(exam: Exam, candidate_ids: Iterable[int]) -> dict[int, CandidateLabel]:
+    """Name, number, class (as of the exam) and school of the given candidates."""
     ids = list(candidate_ids)
     if not ids:
         return {}
@@ -302,21 +377,23 @@ def candidate_labels(exam: Exam, candidate_ids: Iterable[int]) -> dict[int, Cand
         "exam_number",
         "school_class_id",
         "school_class__name",
+        "school_class__grade",
+        "school_class__class_number",
         "school_id",
         "school__name",
     )
-    return {row[0]: CandidateLabel(*row) for row in rows}
+    years = school_years_since(exam)
+    return {
+        row[0]: CandidateLabel(
+            *row[:5],
+            class_name_as_of(exam.grade, row[5], row[6], row[7], years_since=years),
+            *row[8:],
+        )
+        for row in rows
+    }
 
 
 # --------------------------------------------------------------------------- cohorts
-def school_year_start(exam: Exam) -> int:
-    """The first calendar year of the exam's school year (the term's, else by date)."""
-    if exam.term is not None:
-        return exam.term.school_year.start_on.year
-    held = exam.held_on
-    return held.year if held.month >= 8 else held.year - 1
-
-
 def cohort_key(exam: Exam) -> int:
     """Identifies the cohort: the year it started grade 1 (works for any grade ≥ 1)."""
     return school_year_start(exam) - exam.grade + 1

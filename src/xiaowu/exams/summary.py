@@ -607,7 +607,7 @@ def _weak_class_signal(
     scale = float(weakest["full_mark"]) if not use_composite else abs(float(best[column]))
     if scale <= 0 or spread < CLASS_GAP * scale:
         return []  # the classes are close together: no 存在问题
-    name = unit_labels("class", [weakest["unit_id"]]).get(weakest["unit_id"], "")
+    name = unit_labels("class", [weakest["unit_id"]], exam=exam).get(weakest["unit_id"], "")
     what = "综合评比得分" if use_composite else "总分平均分"
     return [
         Signal(

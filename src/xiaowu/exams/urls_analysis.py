@@ -3,6 +3,7 @@
 from django.urls import URLPattern, path
 
 from xiaowu.exams import views_analysis as views
+from xiaowu.exams import views_assigned
 
 urlpatterns: list[URLPattern] = [
     path("<int:exam_id>/analysis/", views.analysis_dashboard_view, name="analysis_dashboard"),
@@ -24,6 +25,11 @@ urlpatterns: list[URLPattern] = [
         "<int:exam_id>/analysis/students/",
         views.analysis_students_view,
         name="analysis_students",
+    ),
+    path(
+        "<int:exam_id>/analysis/assigned/",
+        views_assigned.analysis_assigned_view,
+        name="analysis_assigned",
     ),
     path("<int:exam_id>/analysis/trend/", views.analysis_trend_view, name="analysis_trend"),
     path("<int:exam_id>/analysis/export/", views.analysis_export_view, name="analysis_export"),

@@ -611,7 +611,7 @@ def value_added_table(
         return []
     rows = units.filter(pl.col("level") == level)
     ids = [i for i in rows.get_column("unit_id").to_list() if scope.allows(level, i)]
-    names = unit_labels(level, ids)
+    names = unit_labels(level, ids, exam=analysis.exit_exam)
     rows = rows.filter(pl.col("unit_id").is_in(ids)).sort("va", descending=True, nulls_last=True)
     return [
         {**row, "name": names.get(row["unit_id"], str(row["unit_id"]))} for row in rows.to_dicts()

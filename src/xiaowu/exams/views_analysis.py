@@ -39,6 +39,7 @@ from xiaowu.exams.analysis import (
 from xiaowu.exams.analytics import TOTAL
 from xiaowu.exams.exports import EXPORT_LAYOUTS, XLSX_TYPE, analysis_export
 from xiaowu.exams.models import Caliber, Exam, ExamKind, ValueAddedMethod
+from xiaowu.exams.naming import unit_name_as_of
 from xiaowu.exams.selectors_analysis import (
     LEVEL_LABELS,
     AnalysisScope,
@@ -117,6 +118,14 @@ def _count(value: Any) -> Cell:
     return Cell(str(int(value)), sort=str(int(value)))
 
 
+def _signed(value: Any) -> Cell:
+    """A whole-number difference with its sign (+3, 0, -2)."""
+    if value is None:
+        return Cell("—")
+    number = int(value)
+    return Cell(f"{number:+d}" if number else "0", sort=str(number))
+
+
 def rate_of(numerator: Any, denominator: Any) -> Rate:
     return Rate(int(numerator or 0), int(denominator or 0))
 
@@ -181,6 +190,7 @@ TABS = (
     ("bands", "分数段", "exams:analysis_bands"),
     ("one_point", "一分一段", "exams:analysis_one_point"),
     ("joint", "合格率与上线", "exams:analysis_joint"),
+    ("assigned", "等级赋分", "exams:analysis_assigned"),
     ("students", "学生名单", "exams:analysis_students"),
     ("trend", "趋势", "exams:analysis_trend"),
 )
@@ -275,6 +285,8 @@ def _page(request: HttpRequest, exam_id: int, tab: str) -> AnalysisPage:
             continue
         if key == "students" and not scope.sees_students:
             continue
+        if key == "assigned" and (bundle is None or bundle.spec.assigned_scores is None):
+            continue
         url = reverse(name, args=[exam.pk])
         page.tabs.append(
             {
@@ -307,7 +319,11 @@ def _focus(page: AnalysisPage) -> Focus:
     schools = scope.visible("school")
     if schools is not None and len(schools) == 1:
         (school_id,) = tuple(schools)
-        return Focus("school", school_id, unit_labels("school", [school_id]).get(school_id, ""))
+        return Focus(
+            "school",
+            school_id,
+            unit_labels("school", [school_id], exam=page.exam).get(school_id, ""),
+        )
     return Focus("exam", None, "全体考生")
 
 
@@ -364,7 +380,7 @@ def _ranking_rows(
     names = (
         {0: "全体考生"}
         if level == "exam"
-        else unit_labels(level, rows.get_column("unit_id").to_list())
+        else unit_labels(level, rows.get_column("unit_id").to_list(), exam=bundle.exam)
     )
     result = []
     for row in rows.iter_rows(named=True):
@@ -478,12 +494,14 @@ def analysis_dashboard_view(request: HttpRequest, exam_id: int) -> HttpResponse:
     classes = unit_rows(bundle, scope, "class", subjects=[TOTAL])
     box: dict[str, Any] | None = None
     if 0 < classes.height <= MAX_BOXES:
-        class_names = unit_labels("class", classes.get_column("unit_id").to_list())
+        class_names = unit_labels("class", classes.get_column("unit_id").to_list(), exam=page.exam)
         box = _box_chart(classes, class_names, "各班总分分布")
     else:  # too many classes for one chart: one box per school
         schools = unit_rows(bundle, scope, "school", subjects=[TOTAL])
         if 0 < schools.height <= MAX_BOXES:
-            school_names = unit_labels("school", schools.get_column("unit_id").to_list())
+            school_names = unit_labels(
+                "school", schools.get_column("unit_id").to_list(), exam=page.exam
+            )
             box = _box_chart(schools, school_names, "各校总分分布")
     district_rows: list[dict[str, Any]] = []
     if focus.level == "school":
@@ -591,7 +609,7 @@ def _unit_choice(
     for level in ("district", "school", "class"):
         ids = units.filter(pl.col("level") == level).get_column("unit_id").to_list()
         ids = [i for i in ids if page.scope.allows(level, i)]
-        names = unit_labels(level, ids)
+        names = unit_labels(level, ids, exam=page.exam)
         options += [
             {"value": f"{level}-{i}", "label": f"{LEVEL_LABELS[level]}：{names.get(i, i)}"}
             for i in sorted(ids, key=lambda i: names.get(i, ""))
@@ -684,7 +702,7 @@ def _comparable(part: pl.DataFrame, key: str) -> list[tuple[Any, ...]]:
 
 
 def _level_rows(
-    table: pl.DataFrame, scope: AnalysisScope, key: str
+    table: pl.DataFrame, scope: AnalysisScope, key: str, *, exam: Exam
 ) -> list[tuple[str, int | None, str, list[dict[str, Any]]]]:
     """Group a per-(level, unit) table by unit, in level order, keeping visible units only."""
     groups: list[tuple[str, int | None, str, list[dict[str, Any]]]] = []
@@ -697,7 +715,11 @@ def _level_rows(
         if single and _comparable(part, key) == whole:
             continue  # one 学区 (or school) holding the whole exam: the same row again
         ids = [i for i in part.get_column("unit_id").unique().to_list() if scope.allows(level, i)]
-        names = unit_labels(level, [i for i in ids if i is not None]) if level != "exam" else {}
+        names = (
+            unit_labels(level, [i for i in ids if i is not None], exam=exam)
+            if level != "exam"
+            else {}
+        )
         for unit_id in sorted(ids, key=lambda i: names.get(i, "")):
             rows = part.filter(pl.col("unit_id") == unit_id).sort(key).to_dicts()
             name = "全体考生" if level == "exam" else names.get(unit_id, str(unit_id))
@@ -716,7 +738,9 @@ def analysis_joint_view(request: HttpRequest, exam_id: int) -> HttpResponse:
     set_names = [name for name, _subjects in bundle.spec.subject_sets]
     joint_rows = []
     if joint.height:
-        for level, _unit_id, name, rows in _level_rows(joint, page.scope, "set_name"):
+        for level, _unit_id, name, rows in _level_rows(
+            joint, page.scope, "set_name", exam=page.exam
+        ):
             by_set = {r["set_name"]: r for r in rows}
             joint_rows.append(
                 {
@@ -734,7 +758,9 @@ def analysis_joint_view(request: HttpRequest, exam_id: int) -> HttpResponse:
     line_names = [line.name for line in bundle.spec.lines]
     line_rows = []
     if lines.height and line_names:
-        for level, _unit_id, name, rows in _level_rows(lines, page.scope, "line_name"):
+        for level, _unit_id, name, rows in _level_rows(
+            lines, page.scope, "line_name", exam=page.exam
+        ):
             by_line = {r["line_name"]: r for r in rows}
             line_rows.append(
                 {
@@ -762,9 +788,11 @@ def analysis_joint_view(request: HttpRequest, exam_id: int) -> HttpResponse:
                     "subject": row["subject"],
                     "cells": [
                         _score(row.get("effective_score")),
+                        _count(row.get("sat")),
                         _count(row.get("single_n")),
                         _count(row.get("double_n")),
-                        _rate(row.get("double_n"), row.get("single_n")),
+                        _rate(row.get("double_n"), row.get("single_n")),  # 命中率 ÷ 单上线
+                        _rate(row.get("double_n"), row.get("sat")),  # 命中率 ÷ 参考人数
                         _rate(row.get("double_n"), row.get("line_n")),
                     ],
                 }
@@ -812,7 +840,7 @@ def analysis_students_view(request: HttpRequest, exam_id: int) -> HttpResponse:
     students = student_rows(bundle, scope)
     # The roster and the 上线 lists are per class when the user sees many students.
     class_ids = students.get_column("class_id").unique().to_list()
-    class_names = unit_labels("class", class_ids)
+    class_names = unit_labels("class", class_ids, exam=page.exam)
     class_options = sorted(class_ids, key=lambda c: class_names.get(c, ""))
     everyone = students.get_column("candidate_id").n_unique() <= ROSTER_ALL_LIMIT
     chosen_class = _int(request.GET.get("class"))
@@ -947,6 +975,7 @@ def analysis_trend_view(request: HttpRequest, exam_id: int) -> HttpResponse:
                 points.append(point)
     chart = None
     if points:
+        shown = unit_name_as_of(page.exam, unit) if unit else ""
         labels = [f"{p['exam'].held_on:%Y-%m} {p['exam'].get_kind_display()}" for p in points]
         chart = {
             "tooltip": {"trigger": "axis"},
@@ -956,7 +985,7 @@ def analysis_trend_view(request: HttpRequest, exam_id: int) -> HttpResponse:
             "yAxis": {"type": "value", "name": "%", "max": 100},
             "series": [
                 {
-                    "name": f"{unit.name if unit else ''}得分率",
+                    "name": f"{shown}得分率",
                     "type": "line",
                     "data": [_round(p["score_rate"]) for p in points],
                 },
@@ -967,7 +996,7 @@ def analysis_trend_view(request: HttpRequest, exam_id: int) -> HttpResponse:
                     "data": [_round(p["reference_rate"]) for p in points],
                 },
                 {
-                    "name": f"{unit.name if unit else ''}及格率",
+                    "name": f"{shown}及格率",
                     "type": "line",
                     "data": [_percent_value(p["pass"]) for p in points],
                 },
@@ -1048,6 +1077,9 @@ def student_scores_view(request: HttpRequest, student_id: int) -> HttpResponse:
                         "rank_school": _count(by_subject.get(subject, {}).get(f"{prefix}school")),
                         "rank_exam": _count(by_subject.get(subject, {}).get(f"{prefix}exam")),
                         "percentile": _number(by_subject.get(subject, {}).get("percentile_rank")),
+                        # 学科均衡 (null on 总分): Z_subject − Z_总分 and 总分名次 − 学科名次
+                        "balance": _number(by_subject.get(subject, {}).get("balance")),
+                        "balance_rank": _signed(by_subject.get(subject, {}).get("balance_rank")),
                     }
                     for subject in subjects
                     if subject in by_subject

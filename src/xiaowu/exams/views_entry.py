@@ -6,6 +6,7 @@ in scope without the permission 403; the services check permissions again and do
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -34,6 +35,7 @@ from xiaowu.exams.forms import (
     caliber_brief,
 )
 from xiaowu.exams.models import Caliber, Exam, ExamKind, ExamStatus, ScoreStatus
+from xiaowu.exams.naming import unit_name_as_of
 from xiaowu.exams.score_import import (
     MODE_SCORES,
     MODES,
@@ -347,32 +349,32 @@ def exam_detail_view(request: HttpRequest, exam_id: int) -> HttpResponse:
 
 
 # --------------------------------------------------------------------------- lock
-@login_required
-@require_POST
-def exam_lock_view(request: HttpRequest, exam_id: int) -> HttpResponse:
+def _lock_action(
+    request: HttpRequest, exam_id: int, service: Callable[..., object], done: str
+) -> HttpResponse:
+    """Lock or unlock an exam's scores (POST), then back to the exam."""
     actor = _actor(request)
     exam = _manageable(actor, exam_id)
     try:
-        exam_lock(actor=actor, exam=exam)
+        service(actor=actor, exam=exam)
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
-        messages.success(request, "成绩已锁定：在解除锁定之前，不能再录入或导入成绩。")
+        messages.success(request, done)
     return redirect("exams:exam_detail", exam_id=exam.pk)
+
+
+@login_required
+@require_POST
+def exam_lock_view(request: HttpRequest, exam_id: int) -> HttpResponse:
+    done = "成绩已锁定：在解除锁定之前，不能再录入或导入成绩。"
+    return _lock_action(request, exam_id, exam_lock, done)
 
 
 @login_required
 @require_POST
 def exam_unlock_view(request: HttpRequest, exam_id: int) -> HttpResponse:
-    actor = _actor(request)
-    exam = _manageable(actor, exam_id)
-    try:
-        exam_unlock(actor=actor, exam=exam)
-    except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
-    else:
-        messages.success(request, "已解除锁定，可以继续录入成绩。")
-    return redirect("exams:exam_detail", exam_id=exam.pk)
+    return _lock_action(request, exam_id, exam_unlock, "已解除锁定，可以继续录入成绩。")
 
 
 # --------------------------------------------------------------------------- subjects
@@ -454,7 +456,7 @@ def participants_view(request: HttpRequest, exam_id: int) -> HttpResponse:
         (
             option.school_class.pk,
             f"{option.school_class.school.name if option.school_class.school else ''} "
-            f"{option.school_class.name}",
+            f"{unit_name_as_of(exam, option.school_class)}",
         )
         for option in options
     ]

@@ -653,15 +653,24 @@ def _setup_settings(document: Any) -> None:
 # --------------------------------------------------------------------------- content
 
 
+def _set_style(paragraph: Any, style: Any) -> None:
+    """Apply a paragraph style by its id. python-docx's ``paragraph.style = style`` looks the
+    style up again through the styles part on every call, which was most of the Word layout
+    time of a long summary; the style objects here all come from this document."""
+    paragraph._p.style = style.style_id
+
+
 def _add_paragraph(document: Any, text: str, style: Any) -> Any:
-    paragraph = document.add_paragraph(style=style)
+    paragraph = document.add_paragraph()
+    _set_style(paragraph, style)
     paragraph.add_run(text)
     return paragraph
 
 
 def _add_title(document: Any, lines: list[str]) -> Any:
     """The title paragraph, its lines separated by explicit line breaks (see title_lines)."""
-    paragraph = document.add_paragraph(style=document.styles[STYLE_TITLE[1]])
+    paragraph = document.add_paragraph()
+    _set_style(paragraph, document.styles[STYLE_TITLE[1]])
     run = paragraph.add_run()
     for index, line in enumerate(lines):
         if index:
@@ -673,7 +682,7 @@ def _add_title(document: Any, lines: list[str]) -> Any:
 def _add_page_number(footer: Any, style: Any, *, odd: bool) -> None:
     """— 1 — with a PAGE field; odd pages right-aligned, even pages left, one 字 from the edge."""
     paragraph = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
-    paragraph.style = style
+    _set_style(paragraph, style)
     one_char = PAGE_NUMBER_SIZE
     if odd:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -828,7 +837,7 @@ def _set_table_properties(word_table: Any, widths: list[int]) -> None:
 def _fill_cell(cell: Any, text: str, *, style: Any, size: Any, align: Any, bold: bool) -> Any:
     cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
     paragraph = cell.paragraphs[0]
-    paragraph.style = style
+    _set_style(paragraph, style)
     paragraph.alignment = align
     paragraph.paragraph_format.line_spacing = Pt(round(size.pt * 1.3, 1))
     paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY

@@ -9,6 +9,12 @@ meaning of each key. Keys added here beyond the contract:
 - ``total_absent``: ``"exclude"`` (default) leaves a student who did not sit every subject of
   the total out of the 总分 实考; ``"zero"`` counts the missing subjects as 0 (a student who sat
   none of them stays out).
+- ``assigned_scores``: ``null`` (default, no 赋分) or ``{"scheme": "3+1+2", "subjects": ["化学",
+  "生物"], "boundary": "near", "equal_band": "top"}`` — 新高考 等级赋分 (模拟赋分) of the listed
+  subjects on the whole reference population, ``analytics.md`` §2.11 and
+  ``exams.analytics.assigned``. ``scheme`` is one of ``ASSIGNED_SCHEMES``; ``boundary``
+  (``near``/``upper``/``lower``) chooses the cut score of each band; ``equal_band`` (``top``/
+  ``mid``) the score of a band whose raw scores are all equal.
 
 Every object is a frozen dataclass built only of tuples, so a spec is hashable and can key a
 cache.
@@ -51,6 +57,14 @@ Ranking = Literal["competition", "dense"]
 Family = Literal["weighted", "relative_best", "relative_mean", "rank_points", "standard_score"]
 EffectiveMethod = Literal["ratio", "proportion"]
 StandardScale = Literal["T", "500"]
+Boundary = Literal["near", "upper", "lower"]
+EqualBand = Literal["top", "mid"]
+
+# 赋分 schemes (``exams.analytics.assigned.SCHEMES`` holds their bands); "3+1+2" is the
+# Guangdong/Jiangsu/Hebei/... rule, the others are named after their province.
+ASSIGNED_SCHEMES: Final = ("3+1+2", "shandong", "zhejiang", "beijing", "tianjin", "shanghai")
+BOUNDARIES: Final = ("near", "upper", "lower")
+EQUAL_BANDS: Final = ("top", "mid")
 
 
 class CaliberError(ValueError):
@@ -107,6 +121,25 @@ class Line:
 
 
 @dataclass(frozen=True)
+class AssignedScores:
+    """新高考 等级赋分 settings: which scheme, which subjects, how band edges and one-score bands
+    are handled (``analytics.md`` §2.11)."""
+
+    scheme: str  # one of ASSIGNED_SCHEMES
+    subjects: tuple[str, ...]
+    boundary: Boundary = "near"
+    equal_band: EqualBand = "top"
+
+    def to_config(self) -> dict[str, Any]:
+        return {
+            "scheme": self.scheme,
+            "subjects": list(self.subjects),
+            "boundary": self.boundary,
+            "equal_band": self.equal_band,
+        }
+
+
+@dataclass(frozen=True)
 class CaliberSpec:
     thresholds: Thresholds = field(default_factory=Thresholds)
     subject_thresholds: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
@@ -129,6 +162,7 @@ class CaliberSpec:
     band_widths: tuple[tuple[str, float], ...] = ()
     standard_score: StandardScale = "T"
     min_group_size: int = 10
+    assigned_scores: AssignedScores | None = None
 
     # ----------------------------------------------------------------------- accessors
 
@@ -196,6 +230,7 @@ class CaliberSpec:
                 StandardScale, _choice(config, "standard_score", ("T", "500"), "T")
             ),
             min_group_size=_integer(config, "min_group_size", 10),
+            assigned_scores=_assigned_scores(config.get("assigned_scores")),
         )
         if TOTAL in spec.tie_break:
             raise CaliberError("tie_break", f"不能包含「{TOTAL}」（总分本身是第一排序依据）")
@@ -229,6 +264,9 @@ class CaliberSpec:
             "band_widths": dict(self.band_widths),
             "standard_score": self.standard_score,
             "min_group_size": self.min_group_size,
+            "assigned_scores": (
+                None if self.assigned_scores is None else self.assigned_scores.to_config()
+            ),
         }
 
 
@@ -435,3 +473,39 @@ def _band_widths(value: object) -> tuple[tuple[str, float], ...]:
             raise CaliberError(name, "应为大于 0 的数")
         result.append((subject, float(width)))
     return tuple(result)
+
+
+def _assigned_scores(value: object) -> AssignedScores | None:
+    name = "assigned_scores"
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise CaliberError(
+            name, '应为 null 或对象，例如 {"scheme": "3+1+2", "subjects": ["化学", "生物"]}'
+        )
+    unknown = sorted(set(value) - {"scheme", "subjects", "boundary", "equal_band"}, key=str)
+    if unknown:
+        raise CaliberError(f"{name}.{unknown[0]}", "不是可识别的字段")
+    scheme = value.get("scheme")
+    if scheme not in ASSIGNED_SCHEMES:
+        raise CaliberError(f"{name}.scheme", "应为 " + "/".join(ASSIGNED_SCHEMES) + " 之一")
+    subjects = _subject_list(value.get("subjects"), f"{name}.subjects", allow_empty=False)
+    if TOTAL in subjects:
+        raise CaliberError(f"{name}.subjects", f"不能包含「{TOTAL}」（只对单科赋分）")
+    options = []
+    for key, allowed, default in (
+        ("boundary", BOUNDARIES, "near"),
+        ("equal_band", EQUAL_BANDS, "top"),
+    ):
+        option = value.get(key, default)
+        if option not in allowed:
+            raise CaliberError(
+                f"{name}.{key}", "应为 " + " 或 ".join(f"“{item}”" for item in allowed)
+            )
+        options.append(option)
+    return AssignedScores(
+        scheme=cast(str, scheme),
+        subjects=subjects,
+        boundary=cast(Boundary, options[0]),
+        equal_band=cast(EqualBand, options[1]),
+    )

@@ -11,7 +11,8 @@ The pipeline (columnar throughout; no loop over units or students):
    student ranks — class by one scan of the class order, school and exam by lookups in the
    histograms' per-score rank tables; Z, T, percentile ranks and normalised scores are
    per-score tables of the exam histogram, looked up per student.
-4. Small tables: rates and comparisons, composite (``composite``), joint rates (``joint``).
+4. Small tables: rates and comparisons, composite (``composite``), joint rates (``joint``),
+   and the 口径's 等级赋分 when it has one (``assigned``).
 
 ``students`` comes out in class order (class, subject, score descending), which keeps every
 lookup local in memory.
@@ -29,6 +30,7 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtri
 
+from xiaowu.exams.analytics.assigned import exam_assigned
 from xiaowu.exams.analytics.bands import band_edges, level_bands, one_point
 from xiaowu.exams.analytics.caliber import TOTAL, CaliberSpec
 from xiaowu.exams.analytics.composite import add_composite
@@ -165,7 +167,8 @@ def analyze(
             levels.group_sums,
         )
         joint = joint_rates(prep, spec)
-        clock.lap("lines, joint")
+        assigned, assigned_bands, assigned_warnings = exam_assigned(prep, spec)
+        clock.lap("lines, joint, assigned")
         students_seconds, students = students_job.result()
         clock.lap("wait: students")
     if timings is not None:
@@ -201,7 +204,9 @@ def analyze(
         line_subjects=lines.line_subjects,
         critical=lines.critical,
         top=top,
-        warnings=prep.warnings,
+        assigned=assigned,
+        assigned_bands=assigned_bands,
+        warnings=(*prep.warnings, *assigned_warnings),
     )
 
 
@@ -381,11 +386,26 @@ def _students(prep: Prepared, spec: CaliberSpec, levels: _Levels, rows: Rows) ->
     frame = index.select(columns)
     if any(name.startswith("tb_") for name in prep.candidates.columns):
         frame = _tie_break(prep, frame, klass, dense=dense)
-    return frame.with_columns(
+    frame = frame.with_columns(
         pl.col(name).cast(pl.Int64)
         for name in frame.columns
         if "rank_" in name and name != "percentile_rank"
     )
+    return frame.with_columns(_balance_rank(frame, rows, prep.candidates.height, total_code))
+
+
+def _balance_rank(frame: pl.DataFrame, rows: Rows, candidates: int, total_code: int) -> pl.Series:
+    """学科均衡 by rank: rank_exam(总分) − rank_exam(subject) on subject rows (positive = the
+    subject ranks better than the total), null on 总分 rows and where either rank is null.
+    Competition ranks, the 总分's after the tie-break chain: a per-candidate table of the total
+    rank (one scatter), gathered back per row."""
+    rank = frame["rank_exam"]
+    totals = np.flatnonzero(rows.subj == total_code)
+    total_rank = pl.repeat(None, candidates, dtype=pl.Int64, eager=True).scatter(
+        rows.cand[totals], rank.gather(totals)
+    )
+    difference = total_rank.gather(rows.cand) - rank
+    return difference.scatter(totals, None).alias("balance_rank")
 
 
 def _tie_break(

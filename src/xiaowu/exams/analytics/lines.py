@@ -7,8 +7,10 @@
   points; ``proportion``: the k-th highest x_j with k = ⌈N_j · n_L / N⌉ — the same rank
   proportion as the line's pass rate (N = 总分 实考, n_L = at or above the line, N_j = 实考 of
   the subject).
-- 单上线 x_j ≥ e_j; 双上线 x_j ≥ e_j and total ≥ L; 命中率 = 双上线 / 单上线; 贡献率 =
-  双上线 / 总分上线人数 (the unit's students of that subject whose total reaches the line).
+- 单上线 x_j ≥ e_j; 双上线 x_j ≥ e_j and total ≥ L. 命中率 has two definitions in use, both
+  given: ``hit_rate`` = 双上线 / 单上线 and ``hit_rate_sat`` = 双上线 / 该科参考人数 (the unit's
+  实考 in the subject, ``sat``). 贡献率 = 双上线 / 总分上线人数 (the unit's students of that
+  subject whose total reaches the line).
 - 临界生: line − critical_width ≤ total < line.
 """
 
@@ -230,6 +232,7 @@ def _finish_subjects(frames: list[pl.DataFrame], enum: pl.Enum) -> pl.DataFrame:
         pl.when(pl.col("single_n") > 0)
         .then(pl.col("double_n") / pl.col("single_n"))
         .alias("hit_rate"),
+        pl.when(pl.col("sat") > 0).then(pl.col("double_n") / pl.col("sat")).alias("hit_rate_sat"),
         pl.when(pl.col("line_n") > 0)
         .then(pl.col("double_n") / pl.col("line_n"))
         .alias("contribution_rate"),

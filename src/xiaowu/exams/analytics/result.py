@@ -19,7 +19,10 @@ Columns:
 - ``students`` — class order: candidate_id, class_id, school_id, subject, score (null outside
   实考), rank_class, rank_school, rank_exam (competition 1224; 总分 with the tie-break chain),
   dense_rank_* (only when the 口径 ranks densely), z, t, normal_score (area-transformed, T or
-  500 scale), percentile_rank, balance (Z_subject − Z_总分).
+  500 scale), percentile_rank, balance (Z_subject − Z_总分), balance_rank (rank_exam of
+  总分 − rank_exam of the subject, competition ranks, 总分 after the tie-break chain; positive
+  = the subject ranks better than the total). Both balances are null on 总分 rows and where a
+  Z or rank is null.
 - ``candidates`` — candidate_id, student_id, class_id, school_id, district_id, gender,
   row_count, total (null outside the 总分 实考).
 - ``bands`` — level, unit_id, subject, band_low, band_high, closed_high (the top band is
@@ -31,10 +34,17 @@ Columns:
 - ``lines`` — level, unit_id, line_name, line_total, n, denominator, rate.
 - ``effective`` — line_name, subject, effective_score, method.
 - ``line_subjects`` — level, unit_id, line_name, subject, effective_score, sat, single_n,
-  double_n, line_n, hit_rate (双上线/单上线), contribution_rate (双上线/总分上线人数).
+  double_n, line_n, hit_rate (命中率, 双上线/单上线), hit_rate_sat (命中率, 双上线/该科参考人数
+  = sat), contribution_rate (双上线/总分上线人数).
 - ``critical`` — candidate_id, student_id, class_id, school_id, line_name, line_total, total,
   gap (line − total).
 - ``top`` — candidate_id, class_id, school_id, total, rank (competition rank ≤ top_n).
+- ``assigned`` — 等级赋分 (only with ``assigned_scores`` in the 口径, else empty): per candidate
+  × configured subject in 实考, candidate_id, class_id, school_id, subject, score (raw), band
+  (label), band_index (0 = top), assigned (integer), on the whole exam population.
+- ``assigned_bands`` — the 赋分 conversion table: subject, band, band_index, target_pct, n,
+  pct, cum_n, cum_pct, raw_high, raw_low (null for an empty band), assigned_high,
+  assigned_low.
 """
 
 from __future__ import annotations
@@ -61,13 +71,16 @@ class ExamResult:
     line_subjects: pl.DataFrame
     critical: pl.DataFrame
     top: pl.DataFrame
+    assigned: pl.DataFrame
+    assigned_bands: pl.DataFrame
     warnings: tuple[str, ...]  # parts of the 口径 that did not apply to this exam
 
     @property
     def balance(self) -> pl.DataFrame:
-        """学科均衡: per candidate × subject, Z_j − Z_总分 (positive = stronger than overall)."""
+        """学科均衡: per candidate × subject, ``balance`` = Z_j − Z_总分 and ``balance_rank`` =
+        rank_exam(总分) − rank_exam(j) (both positive = stronger than overall)."""
         return self.students.filter(pl.col("subject") != TOTAL).select(
-            "candidate_id", "subject", "z", "balance"
+            "candidate_id", "subject", "z", "balance", "rank_exam", "balance_rank"
         )
 
     def unit(self, level: str, unit_id: int) -> pl.DataFrame:

@@ -30,10 +30,13 @@ def test_command_prints_both_timings_and_the_table() -> None:
     out = StringIO()
     call_command("bench", "exams", "--students", "3000", "--repeat", "1", "--skip-sgp", stdout=out)
     text = out.getvalue()
-    assert "基线（裸 polars 分组）：polars group_by(class_id, subject)" in text
-    assert "analyze()" in text
-    assert "峰值内存" in text
+    assert "最小基线（仅供对照）：polars group_by(class_id, subject)" in text
+    assert "参考实现（目标基线）：同口径全部指标的裸 polars 实现" in text
+    assert "一致性核对：参考实现与引擎的 10 张结果表逐行逐列一致" in text
+    assert "≤ 参考实现的 2 倍" in text
+    assert "analyze() 峰值内存" in text
     assert "| analyze() 全部指标 | 3,000 名学生 × 9 科 = 27,000 行 |" in text
+    assert "| 参考实现：同口径全部指标的裸 polars | 3,000 名学生 × 9 科 = 27,000 行 |" in text
     assert "SGP 基准：已跳过" in text
 
 

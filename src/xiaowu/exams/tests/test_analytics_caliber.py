@@ -30,6 +30,12 @@ FULL_CONFIG: dict[str, Any] = {
     "band_widths": {"语文": 15},
     "standard_score": "500",
     "min_group_size": 20,
+    "assigned_scores": {
+        "scheme": "3+1+2",
+        "subjects": ["化学", "生物", "政治", "地理"],
+        "boundary": "lower",
+        "equal_band": "mid",
+    },
 }
 
 
@@ -48,6 +54,7 @@ def test_default_matches_the_contract() -> None:
     assert config["lines"] == []
     assert config["band_width"] == 10.0
     assert config["min_group_size"] == 10
+    assert config["assigned_scores"] is None
     assert CaliberSpec.from_config({}) == CaliberSpec.default()
     assert CaliberSpec.from_config(None) == CaliberSpec.default()
 
@@ -145,6 +152,40 @@ def test_composite_family_defaults_its_weights() -> None:
         ({"standard_score": "Z"}, "口径字段 standard_score 应为"),
         ({"min_group_size": -3}, "口径字段 min_group_size 应为不小于 0 的整数"),
         ({"threshold": {}}, "口径字段 threshold 不是可识别的口径字段"),
+        ({"assigned_scores": "3+1+2"}, "口径字段 assigned_scores 应为 null 或对象"),
+        (
+            {"assigned_scores": {"scheme": "hainan", "subjects": ["化学"]}},
+            "口径字段 assigned_scores.scheme 应为 3+1+2/shandong/zhejiang/beijing/tianjin/shanghai",
+        ),
+        ({"assigned_scores": {"subjects": ["化学"]}}, "口径字段 assigned_scores.scheme 应为"),
+        (
+            {"assigned_scores": {"scheme": "3+1+2"}},
+            "口径字段 assigned_scores.subjects 应为科目名称列表（至少一门）",
+        ),
+        (
+            {"assigned_scores": {"scheme": "3+1+2", "subjects": []}},
+            "口径字段 assigned_scores.subjects 应为科目名称列表（至少一门）",
+        ),
+        (
+            {"assigned_scores": {"scheme": "3+1+2", "subjects": ["化学", "化学"]}},
+            "口径字段 assigned_scores.subjects 中有重复的科目",
+        ),
+        (
+            {"assigned_scores": {"scheme": "3+1+2", "subjects": [TOTAL]}},
+            "口径字段 assigned_scores.subjects 不能包含「总分」",
+        ),
+        (
+            {"assigned_scores": {"scheme": "3+1+2", "subjects": ["化学"], "boundary": "middle"}},
+            "口径字段 assigned_scores.boundary 应为 “near” 或 “upper” 或 “lower”",
+        ),
+        (
+            {"assigned_scores": {"scheme": "3+1+2", "subjects": ["化学"], "equal_band": "low"}},
+            "口径字段 assigned_scores.equal_band 应为 “top” 或 “mid”",
+        ),
+        (
+            {"assigned_scores": {"scheme": "3+1+2", "subjects": ["化学"], "round": "up"}},
+            "口径字段 assigned_scores.round 不是可识别的字段",
+        ),
     ],
 )
 def test_errors_name_the_field(config: dict[str, Any], message: str) -> None:
@@ -152,6 +193,32 @@ def test_errors_name_the_field(config: dict[str, Any], message: str) -> None:
         CaliberSpec.from_config(config)
     assert str(caught.value).startswith(message), str(caught.value)
     assert isinstance(caught.value, ValueError)
+
+
+def test_assigned_scores_defaults_and_round_trip() -> None:
+    spec = CaliberSpec.from_config(
+        {"assigned_scores": {"scheme": "shandong", "subjects": [" 化学 ", "生物"]}}
+    )
+    assigned = spec.assigned_scores
+    assert assigned is not None
+    assert (assigned.scheme, assigned.subjects, assigned.boundary, assigned.equal_band) == (
+        "shandong",
+        ("化学", "生物"),
+        "near",
+        "top",
+    )
+    assert spec.to_config()["assigned_scores"] == {
+        "scheme": "shandong",
+        "subjects": ["化学", "生物"],
+        "boundary": "near",
+        "equal_band": "top",
+    }
+    assert CaliberSpec.from_config(spec.to_config()) == spec
+    assert hash(CaliberSpec.from_config(spec.to_config())) == hash(spec)
+    assert CaliberSpec.from_config({"assigned_scores": None}).assigned_scores is None
+    full = CaliberSpec.from_config(FULL_CONFIG).assigned_scores
+    assert full is not None
+    assert (full.boundary, full.equal_band) == ("lower", "mid")
 
 
 def test_whole_config_must_be_an_object() -> None:

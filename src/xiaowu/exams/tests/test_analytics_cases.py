@@ -432,6 +432,9 @@ def test_effective_scores_ratio_method() -> None:
     assert (chinese["single_n"], chinese["double_n"]) == (3, 2)
     assert chinese["hit_rate"] == pytest.approx(2 / 3)
     assert chinese["contribution_rate"] == pytest.approx(2 / 3)
+    # 命中率 over the 参考人数 (实考 of the subject): 3/6 and 2/6
+    assert (maths["sat"], maths["hit_rate_sat"]) == (6, 0.5)
+    assert (chinese["sat"], chinese["hit_rate_sat"]) == (6, pytest.approx(1 / 3))
     critical = result.critical.sort("candidate_id")
     assert critical.select("candidate_id", "total", "gap").rows() == [
         (3, 130.0, 10.0),
@@ -440,6 +443,47 @@ def test_effective_scores_ratio_method() -> None:
     assert result.top.select("candidate_id", "rank").rows() == [(1, 1), (2, 2)]
     by_class = result.lines.filter(pl.col("level") == "class").sort("unit_id")
     assert by_class.select("unit_id", "n", "denominator").rows() == [(1, 2, 3), (2, 1, 3)]
+
+
+def test_hit_rate_over_the_subject_sat() -> None:
+    """命中率 = 双上线 / 该科参考人数: the 实考 of the subject in the unit, so an absent student
+    is not in the base; null when nobody sat the subject in the unit."""
+    rows: list[dict[str, Any]] = [
+        {"candidate_id": c, "subject": s, "score": v, "class_id": 1 if c <= 3 else 2}
+        for c, pair in LINE_SCORES.items()
+        for s, v in zip(("数学", "语文"), pair, strict=True)
+    ]
+    # candidate 7 alone in class 3: absent in 数学, 30 in 语文 (no total, below every line)
+    rows += [
+        {"candidate_id": 7, "subject": "数学", "score": None, "status": "absent", "class_id": 3},
+        {"candidate_id": 7, "subject": "语文", "score": 30, "class_id": 3},
+    ]
+    spec = CaliberSpec.from_config({"lines": [{"name": "本科", "total": 140}]})
+    result = analyze(make_frame(rows, {"数学": 100, "语文": 100}), spec)
+    # above 140: candidates 1 (185), 2 (165), 6 (145); 有效分 数学 75, 语文 65 as above
+    # 数学 ≥ 75 and above: 1, 2 (class 1), 6 (class 2); 语文 ≥ 65 and above: 1, 2 (class 1)
+    table = {
+        (r["level"], r["unit_id"], r["subject"]): (r["sat"], r["double_n"], r["hit_rate_sat"])
+        for r in result.line_subjects.iter_rows(named=True)
+        if r["level"] in ("exam", "class")
+    }
+    assert table == {
+        ("exam", 0, "数学"): (6, 3, 0.5),
+        ("exam", 0, "语文"): (7, 2, 2 / 7),
+        ("class", 1, "数学"): (3, 2, 2 / 3),
+        ("class", 1, "语文"): (3, 2, 2 / 3),
+        ("class", 2, "数学"): (3, 1, 1 / 3),
+        ("class", 2, "语文"): (3, 0, 0.0),
+        ("class", 3, "数学"): (0, 0, None),
+        ("class", 3, "语文"): (1, 0, 0.0),
+    }
+    exam_chinese = result.line_subjects.filter(
+        (pl.col("level") == "exam") & (pl.col("subject") == "语文")
+    ).row(0, named=True)
+    # the two definitions differ: 单上线 语文 ≥ 65 is 1, 2 and 4 (75, total 135 below the line)
+    assert exam_chinese["single_n"] == 3
+    assert exam_chinese["hit_rate"] == pytest.approx(2 / 3)
+    assert exam_chinese["hit_rate_sat"] == pytest.approx(2 / 7)
 
 
 def test_effective_scores_proportion_method() -> None:
@@ -481,6 +525,52 @@ def test_subject_balance() -> None:
     z_total = (150 - 140) / statistics.pstdev([150, 150, 120])
     chinese = balance.filter(pl.col("subject") == "语文").row(0, named=True)
     assert chinese["balance"] == pytest.approx(z_chinese - z_total)
+
+
+def test_subject_balance_by_rank_after_the_tie_break() -> None:
+    """名次差 = 总分名次 − 学科名次 (competition ranks; positive = the subject ranks better).
+    语文/数学: 1 → 90/60 (150), 2 → 70/80 (150), 3 → 50/70 (120), 4 → 40/absent (no total).
+    语文 ranks 1, 2, 3, 4; 数学 ranks 3, 1, 2, null. 总分 ranks 1, 1, 3 without a tie-break
+    and 2, 1, 3 with 数学 as the tie-break (candidate 2 has the better 数学)."""
+    full = {"语文": 100, "数学": 100}
+    rows = [
+        {"candidate_id": c, "subject": s, "score": v}
+        for c, pair in {1: (90, 60), 2: (70, 80), 3: (50, 70)}.items()
+        for s, v in zip(("语文", "数学"), pair, strict=True)
+    ]
+    rows += [
+        {"candidate_id": 4, "subject": "语文", "score": 40},
+        {"candidate_id": 4, "subject": "数学", "score": None, "status": "absent"},
+    ]
+
+    def by_rank(config: dict[str, Any]) -> dict[tuple[int, str], int | None]:
+        result = analyze(make_frame(rows, full), CaliberSpec.from_config(config))
+        assert result.students.filter(pl.col("subject") == TOTAL)["balance_rank"].null_count() == 4
+        return {
+            (r["candidate_id"], r["subject"]): r["balance_rank"]
+            for r in result.balance.iter_rows(named=True)
+        }
+
+    assert by_rank({}) == {
+        (1, "语文"): 0,
+        (1, "数学"): -2,
+        (2, "语文"): -1,
+        (2, "数学"): 0,
+        (3, "语文"): 0,
+        (3, "数学"): 1,
+        (4, "语文"): None,  # no 总分 rank
+        (4, "数学"): None,  # absent: no 数学 rank
+    }
+    assert by_rank({"tie_break": ["数学"]}) == {
+        (1, "语文"): 1,
+        (1, "数学"): -1,
+        (2, "语文"): -1,
+        (2, "数学"): 0,
+        (3, "语文"): 0,
+        (3, "数学"): 1,
+        (4, "语文"): None,
+        (4, "数学"): None,
+    }
 
 
 # --------------------------------------------------------------------------- levels and ids

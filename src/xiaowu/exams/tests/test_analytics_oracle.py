@@ -439,9 +439,16 @@ class Oracle:
                         out.pop(f"dense_rank_{level}", None)
                 result[(row["candidate_id"], subject)] = out
         for (candidate, subject), out in result.items():
-            total = result.get((candidate, TOTAL), {}).get("z")
-            z = out.get("z")
+            total_out = result.get((candidate, TOTAL), {})
+            total, z = total_out.get("z"), out.get("z")
             out["balance"] = None if subject == TOTAL or z is None or total is None else z - total
+            # 名次差: 总分 rank (tie-break chain included) − subject rank, competition ranks
+            total_rank, rank = total_out.get("rank_exam"), out.get("rank_exam")
+            out["balance_rank"] = (
+                None
+                if subject == TOTAL or rank is None or total_rank is None
+                else total_rank - rank
+            )
         return result
 
     def band_edges(self, subject: str) -> list[Fraction]:
@@ -549,7 +556,20 @@ class Oracle:
                         )
                     )
                     line_n = sum(1 for r in rows if r["candidate_id"] in above)
-                    line_subjects[(level, unit, line.name, subject)] = (single, double, line_n)
+                    # 命中率 both ways: 双上线/单上线 and 双上线/该科参考人数 (实考), as the
+                    # correctly rounded float of the exact quotient
+                    hit = None if not single or double is None else float(Fraction(double, single))
+                    hit_sat = (
+                        None if not sat or double is None else float(Fraction(double, len(sat)))
+                    )
+                    line_subjects[(level, unit, line.name, subject)] = (
+                        single,
+                        double,
+                        line_n,
+                        len(sat),
+                        hit,
+                        hit_sat,
+                    )
             low = mark - Fraction(repr(self.spec.critical_width))
             critical |= {
                 (c, line.name) for c, t in totals.items() if t is not None and low <= t < mark
@@ -610,9 +630,10 @@ def check(rows: list[dict[str, Any]], config: dict[str, Any]) -> None:
         if expected["score"] is None:
             assert actual["score"] is None, student_key
             assert actual["rank_exam"] is None, student_key
+            assert actual["balance_rank"] is None, student_key
             continue
         for column, value in expected.items():
-            if column.startswith(("rank_", "dense_rank_")):
+            if column.startswith(("rank_", "dense_rank_")) or column == "balance_rank":
                 assert actual[column] == value, (student_key, column, actual[column], value)
             else:
                 assert close(actual[column], value), (student_key, column, actual[column], value)
@@ -665,6 +686,9 @@ def check(rows: list[dict[str, Any]], config: dict[str, Any]) -> None:
             row["single_n"],
             row["double_n"],
             row["line_n"],
+            row["sat"],
+            row["hit_rate"],
+            row["hit_rate_sat"],
         )
         for row in result.line_subjects.iter_rows(named=True)
     } == line_subjects

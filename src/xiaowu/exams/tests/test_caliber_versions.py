@@ -3,6 +3,7 @@ kept), who may do it, and the structured form that builds the configuration."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -252,3 +253,32 @@ def test_caliber_pages_create_and_revise(world: World, client_for: Callable[[str
     # editing an old version goes to the latest one
     old_edit = client.get(edit)
     assert old_edit["Location"] == reverse("exams:caliber_edit", kwargs={"caliber_id": revised.pk})
+
+
+def test_assigned_scores_go_through_the_json_editor_and_show_on_the_page(
+    world: World, client_for: Callable[[str], Client]
+) -> None:
+    assigned = {"scheme": "3+1+2", "subjects": ["化学", "生物"], "boundary": "upper"}
+    form = CaliberForm(data=_form_data(advanced=json.dumps({"assigned_scores": assigned})))
+    assert form.is_valid(), form.errors
+    assert form.config["assigned_scores"] == {**assigned, "equal_band": "top"}
+    bad = CaliberForm(
+        data=_form_data(advanced='{"assigned_scores": {"scheme": "hainan", "subjects": ["化学"]}}')
+    )
+    assert not bad.is_valid()
+    assert bad.errors["advanced"][0].startswith("口径字段 assigned_scores.scheme 应为")
+    caliber = caliber_create(
+        actor=world.users["principal"], owner=world.school, name="赋分口径", config=form.config
+    )
+    again = CaliberForm.initial_from(caliber)
+    assert json.loads(again["advanced"])["assigned_scores"] == form.config["assigned_scores"]
+    page = client_for("principal").get(
+        reverse("exams:caliber_detail", kwargs={"caliber_id": caliber.pk})
+    )
+    text = page.content.decode()
+    assert "3+1+2 再选科目（A/B/C/D/E，15/35/35/13/2%）：化学、生物" in text
+    assert "累计比例不低于" in text
+    preset = client_for("principal").get(
+        reverse("exams:caliber_detail", kwargs={"caliber_id": _preset("general").pk})
+    )
+    assert 'id="caliber-assigned">不赋分<' in preset.content.decode()

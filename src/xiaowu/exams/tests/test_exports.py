@@ -17,7 +17,8 @@ from pytest_django.fixtures import Settings
 from xiaowu.audit.models import AuditEvent
 from xiaowu.core.rates import Rate
 from xiaowu.exams.analysis import AnalysisBundle, caliber_default, exam_analysis_get
-from xiaowu.exams.exports import EXPORT_LAYOUTS, SUMMARY_HEADER, analysis_export
+from xiaowu.exams.exports import EXPORT_LAYOUTS, LINES_HEADER, SUMMARY_HEADER, analysis_export
+from xiaowu.exams.models import Caliber
 from xiaowu.exams.selectors_analysis import analysis_scope
 from xiaowu.exams.tests.test_analysis_world import class_fill, exam_create
 from xiaowu.org.models import OrgUnit
@@ -72,7 +73,7 @@ def _table(sheet: Any) -> list[dict[str, Any]]:
     return [dict(zip(header, row, strict=False)) for row in rows[start + 1 :]]
 
 
-def test_workbook_has_the_four_layouts_and_the_caliber_notes(
+def test_workbook_has_every_layout_and_the_caliber_notes(
     bundle: AnalysisBundle, world: World
 ) -> None:
     book = _workbook(bundle, world, "district")
@@ -134,6 +135,48 @@ def test_one_point_sheet_matches_the_table(bundle: AnalysisBundle, world: World)
     bands = _table(book["分数段表"])
     top = next(r for r in bands if r["科目"] == "语文")
     assert top["分数段"] == "[90, 100]"
+
+
+def test_lines_sheet_has_both_hit_rates(bundle: AnalysisBundle, world: World) -> None:
+    """单科上线表: 命中率 over 单上线 and over the subject's 参考人数 (实考), from the counts."""
+    general = caliber_default(bundle.exam)
+    caliber = Caliber.objects.create(
+        code="lines-test",
+        name="上线口径",
+        version=1,
+        config={**general.config, "lines": [{"name": "本科", "total": 150}]},
+    )
+    lined = exam_analysis_get(exam=bundle.exam, caliber=caliber)
+    book = _workbook(lined, world, "district")
+    rows = _table(book["单科上线表"])
+    assert list(rows[0]) == LINES_HEADER
+    assert "命中率（双上线/单上线）(%)" in LINES_HEADER
+    assert "命中率（双上线/参考人数）(%)" in LINES_HEADER
+    table = lined.table("line_subjects")
+    compared = 0
+    for row in rows:
+        if row["层级"] != "全体":
+            continue
+        engine = table.filter((pl.col("level") == "exam") & (pl.col("subject") == row["科目"])).row(
+            0, named=True
+        )
+        assert (row["参考人数"], row["单上线人数"], row["双上线人数"]) == (
+            engine["sat"],
+            engine["single_n"],
+            engine["double_n"],
+        )
+        assert engine["single_n"] != engine["sat"]  # the two 命中率 differ here
+        by_single = Rate(engine["double_n"], engine["single_n"]).percent
+        by_sat = Rate(engine["double_n"], engine["sat"]).percent
+        assert Decimal(str(row["命中率（双上线/单上线）(%)"])) == by_single
+        assert Decimal(str(row["命中率（双上线/参考人数）(%)"])) == by_sat
+        compared += 1
+    assert compared == 2  # 语文 and 数学
+    # A school user: only their own school's units.
+    names = {r["单位"] for r in _table(_workbook(lined, world, "principal")["单科上线表"])}
+    assert "青石小学" in names
+    assert "青石中学" not in names
+    assert "七年级(1)班" not in names
 
 
 def test_export_is_audited(bundle: AnalysisBundle, world: World) -> None:
