@@ -208,3 +208,43 @@ PRESETS_V1: tuple[PresetRow, ...] = (
         },
     },
 )
+
+# Added later (migration 0004): a 新高考 口径 with 等级赋分 of the 再选科目.
+PRESETS_V2: tuple[PresetRow, ...] = (
+    {
+        "code": "gaokao-312-assigned",
+        "name": "新高考 3+1+2 模拟赋分（化学、生物、政治、地理）",
+        "description": (
+            "高中联考、月考用：及格、良好、优秀、低分同通用口径，以实考人数为分母；"
+            "再选科目化学、生物、政治、地理按 3+1+2 方案等级赋分"
+            "（A/B/C/D/E 各占 15%、35%、35%、13%、2%，赋分区间 100–86、85–71、70–56、55–41、40–30，"
+            "等级内等比例转换、四舍五入取整），"
+            "以本次考试全体实考考生为转换基数；等级边界取累计比例最接近目标的分数。"
+            "总分仍为原始分之和，赋分结果见“等级赋分”页和赋分对照表。"
+        ),
+        "config": {
+            "thresholds": {"excellent": 0.8, "good": 0.7, "pass": 0.6, "low": 0.4},
+            "denominator": "sat",
+            "excluded_statuses": _EXCLUDED,
+            "cheated": "exclude",
+            "exclude_visiting": False,
+            "joint_absent": "exclude",
+            "subject_sets": _SETS_PRIMARY,
+            "total_subjects": "*",
+            "ranking": "competition",
+            "tie_break": [],
+            "composite": None,
+            "lines": [],
+            "critical_width": 10.0,
+            "top_n": 50,
+            "band_width": 10,
+            "min_group_size": 10,
+            "assigned_scores": {
+                "scheme": "3+1+2",
+                "subjects": ["化学", "生物", "政治", "地理"],
+                "boundary": "near",
+                "equal_band": "top",
+            },
+        },
+    },
+)

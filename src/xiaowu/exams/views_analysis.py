@@ -1065,10 +1065,12 @@ def student_scores_view(request: HttpRequest, student_id: int) -> HttpResponse:
         ranks = student_ranks_allowed(actor=actor, candidate=candidate)
         prefix = _rank_prefix(bundle)
         subjects = subject_order(bundle)
+        assigned = _assigned_of(bundle, candidate.pk)
         entries.append(
             {
                 "candidate": candidate,
                 "ranks": ranks,
+                "has_assigned": bool(assigned),
                 "lines": [
                     {
                         "subject": subject,
@@ -1080,6 +1082,7 @@ def student_scores_view(request: HttpRequest, student_id: int) -> HttpResponse:
                         # 学科均衡 (null on 总分): Z_subject − Z_总分 and 总分名次 − 学科名次
                         "balance": _number(by_subject.get(subject, {}).get("balance")),
                         "balance_rank": _signed(by_subject.get(subject, {}).get("balance_rank")),
+                        "assigned": assigned.get(subject, Cell("—")),
                     }
                     for subject in subjects
                     if subject in by_subject
@@ -1112,6 +1115,17 @@ def student_scores_view(request: HttpRequest, student_id: int) -> HttpResponse:
         }
     context = {"student": student, "entries": entries, "chart_history": chart}
     return render(request, "exams/analysis_student.html", context)
+
+
+def _assigned_of(bundle: AnalysisBundle, candidate_id: int) -> dict[str, Cell]:
+    """The candidate's 等级赋分 per scaled subject ("78（B）"), empty without 赋分."""
+    if bundle.spec.assigned_scores is None or not bundle.has_table("assigned"):
+        return {}
+    rows = bundle.table("assigned").filter(pl.col("candidate_id") == candidate_id)
+    return {
+        str(row["subject"]): Cell(f"{row['assigned']}（{row['band']}）", sort=str(row["assigned"]))
+        for row in rows.iter_rows(named=True)
+    }
 
 
 # --------------------------------------------------------------------------- slips

@@ -168,3 +168,25 @@ def test_export_without_assigned_scores_says_so(exam: Exam, world: World) -> Non
     workbook = openpyxl.load_workbook(io.BytesIO(export.handle.read()))
     texts = [row[0] for row in workbook["赋分对照表"].iter_rows(values_only=True) if row[0]]
     assert "本口径没有设置等级赋分，或赋分科目不在本次考试中。" in texts
+
+
+def test_student_history_shows_the_assigned_score_to_staff(
+    exam: Exam, assigned_caliber: Caliber, world: World, client_for: Callable[[str], Client]
+) -> None:
+    exam.default_caliber = assigned_caliber
+    exam.save(update_fields=["default_caliber"])
+    candidate = exam.candidates.filter(school_class=world.class_a).order_by("pk").last()
+    assert candidate is not None
+    html = (
+        client_for("principal")
+        .get(reverse("exams:student_scores", args=[candidate.student_id]))
+        .content.decode()
+    )
+    assert '<th class="text-end">等级赋分</th>' in html
+    row = (
+        exam_analysis_get(exam=exam, caliber=assigned_caliber)
+        .table("assigned")
+        .filter(pl.col("candidate_id") == candidate.pk)
+        .row(0, named=True)
+    )
+    assert f">{row['assigned']}（{row['band']}）</td>" in html

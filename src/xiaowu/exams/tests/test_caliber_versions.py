@@ -18,7 +18,7 @@ from xiaowu.audit.models import AuditEvent
 from xiaowu.exams.analytics.caliber import CaliberSpec
 from xiaowu.exams.forms import CaliberForm
 from xiaowu.exams.models import Caliber
-from xiaowu.exams.presets import PRESETS_V1
+from xiaowu.exams.presets import PRESETS_V1, PRESETS_V2
 from xiaowu.exams.selectors import caliber_get, caliber_list, caliber_versions
 from xiaowu.exams.services import caliber_create, caliber_revise
 
@@ -31,9 +31,9 @@ def _preset(code: str) -> Caliber:
 
 def test_presets_are_shipped_by_the_migration_and_valid() -> None:
     stored = {c.code: c for c in Caliber.objects.filter(owner__isnull=True)}
-    assert sorted(stored) == sorted(row["code"] for row in PRESETS_V1)
-    assert len(stored) == 8
-    for row in PRESETS_V1:
+    assert sorted(stored) == sorted(row["code"] for row in (*PRESETS_V1, *PRESETS_V2))
+    assert len(stored) == 9
+    for row in (*PRESETS_V1, *PRESETS_V2):
         spec = CaliberSpec.from_config(stored[row["code"]].config)
         assert spec.to_config() == CaliberSpec.from_config(row["config"]).to_config()
     assert CaliberSpec.from_config(_preset("primary-85").config).thresholds.excellent == 0.85
@@ -50,6 +50,9 @@ def test_presets_are_shipped_by_the_migration_and_valid() -> None:
     nine = CaliberSpec.from_config(_preset("relative-best-g9").config).composite
     assert nine is not None
     assert dict(nine.weights) == {"mean": 50.0, "excellent": 80.0, "pass": 50.0}
+    gaokao = CaliberSpec.from_config(_preset("gaokao-312-assigned").config).assigned_scores
+    assert gaokao is not None
+    assert (gaokao.scheme, gaokao.subjects) == ("3+1+2", ("化学", "生物", "政治", "地理"))
     line = CaliberSpec.from_config(_preset("senior-line").config)
     assert [(x.name, x.total) for x in line.lines] == [("普高线", 520.0)]
     general = CaliberSpec.from_config(_preset("general").config)
@@ -150,7 +153,7 @@ def _form_data(**changes: Any) -> dict[str, Any]:
 
 
 def test_form_round_trips_a_preset() -> None:
-    for row in PRESETS_V1:
+    for row in (*PRESETS_V1, *PRESETS_V2):
         caliber = _preset(row["code"])
         initial = CaliberForm.initial_from(caliber)
         data = {key: value for key, value in initial.items() if value is not None}

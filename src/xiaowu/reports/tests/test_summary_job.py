@@ -6,7 +6,7 @@ import io
 import zipfile
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from docx import Document
 
@@ -15,7 +15,8 @@ from xiaowu.jobs.services import job_enqueue
 from xiaowu.jobs.worker import jobs_run_pending
 from xiaowu.reports import jobs as summary_jobs
 from xiaowu.reports.period import school_year_period
-from xiaowu.reports.services import work_summary_create
+from xiaowu.reports.services import summary_template_upload, work_summary_create
+from xiaowu.reports.tests.test_school_templates import make_template
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +117,66 @@ def test_a_second_click_reuses_the_queued_job(world, client_for):
 
     assert first["Location"] == second["Location"]
     assert Job.objects.count() == 1
+
+
+def test_background_job_with_a_unit_template(world, client_for):
+    template = summary_template_upload(
+        actor=world.users["bureau"],
+        unit=world.bureau,
+        name="教育局统一格式",
+        filename="统一.docx",
+        data=make_template("{{ title }}"),
+    )
+    summary = _summary(world)
+    client = client_for("district")
+    page = client.get(reverse("reports:summary_detail", args=[summary.pk])).content.decode()
+    assert "模板：教育局统一格式" in page  # offered in the 后台生成 choice
+
+    response = client.post(
+        reverse("reports:summary_job_create", args=[summary.pk]), {"template": template.pk}
+    )
+
+    job = Job.objects.get()
+    assert response["Location"] == reverse("jobs:detail", args=[job.pk])
+    assert job.params == {"summary_id": summary.pk, "template_id": template.pk}
+    assert "教育局统一格式" in job.title
+    jobs_run_pending()
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.result_filename == f"{summary.title}（教育局统一格式）.docx"
+    data = b"".join(client.get(reverse("jobs:download", args=[job.pk])).streaming_content)
+    synchronous = client.get(
+        reverse("reports:summary_docx", args=[summary.pk]), {"template": template.pk}
+    ).content
+    assert _paragraphs(data) == _paragraphs(synchronous)  # the template's layout, not 公文
+    assert _paragraphs(data) != _paragraphs(
+        client.get(reverse("reports:summary_docx", args=[summary.pk])).content
+    )
+
+
+def test_background_job_refuses_a_template_of_another_unit(world, client_for):
+    other = summary_template_upload(
+        actor=world.users["principal2"],
+        unit=world.other_school,
+        name="白河格式",
+        filename="白河.docx",
+        data=make_template("{{ title }}"),
+    )
+    summary = _summary(world)
+
+    response = client_for("district").post(
+        reverse("reports:summary_job_create", args=[summary.pk]),
+        {"template": other.pk},
+        follow=True,
+    )
+
+    assert not Job.objects.exists()
+    assert "所选模板不能用于该工作总结" in response.content.decode()
+    with pytest.raises(ValidationError, match="所选模板不能用于该工作总结"):
+        job_enqueue(
+            actor=world.users["district"],
+            kind=summary_jobs.KIND,
+            unit=world.district,
+            params={"summary_id": summary.pk, "template_id": other.pk},
+            title="x",
+        )
