@@ -223,22 +223,7 @@ PRESETS_V2: tuple[PresetRow, ...] = (
             "总分仍为原始分之和，赋分结果见“等级赋分”页和赋分对照表。"
         ),
         "config": {
-            "thresholds": {"excellent": 0.8, "good": 0.7, "pass": 0.6, "low": 0.4},
-            "denominator": "sat",
-            "excluded_statuses": _EXCLUDED,
-            "cheated": "exclude",
-            "exclude_visiting": False,
-            "joint_absent": "exclude",
-            "subject_sets": _SETS_PRIMARY,
-            "total_subjects": "*",
-            "ranking": "competition",
-            "tie_break": [],
-            "composite": None,
-            "lines": [],
-            "critical_width": 10.0,
-            "top_n": 50,
-            "band_width": 10,
-            "min_group_size": 10,
+            **PRESETS_V1[0]["config"],  # the 通用口径 (a frozen constant), plus 赋分
             "assigned_scores": {
                 "scheme": "3+1+2",
                 "subjects": ["化学", "生物", "政治", "地理"],

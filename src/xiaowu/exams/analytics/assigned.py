@@ -392,10 +392,14 @@ def assign_scores(
             pl.lit(None, dtype=pl.Int32).alias("band_index"),
             pl.lit(None, dtype=pl.Int64).alias("assigned"),
         )
-    plan = _plan(scores, chosen, boundary, equal_band)
+    return _with_bands(scores, _plan(scores, chosen, boundary, equal_band), chosen)
+
+
+def _with_bands(scores: pl.DataFrame, plan: _Plan, scheme: Scheme) -> pl.DataFrame:
+    """``scores`` with each row's band label, band index and assigned score from ``plan``."""
     band = plan.band[plan.inverse]
     return scores.with_columns(
-        pl.Series("band", band.astype(np.uint32)).cat.to(pl.Enum(chosen.labels)),
+        pl.Series("band", band.astype(np.uint32)).cat.to(pl.Enum(scheme.labels)),
         pl.Series("band_index", band.astype(np.int32)),
         pl.Series("assigned", plan.assigned[plan.inverse]),
     )
@@ -454,10 +458,4 @@ def exam_assigned(
     if settings is None or scores.is_empty():
         return assign_scores(scores, chosen), _band_table([], chosen, {}), warnings
     plan = _plan(scores, chosen, settings.boundary, settings.equal_band)
-    band = plan.band[plan.inverse]
-    assigned = scores.with_columns(
-        pl.Series("band", band.astype(np.uint32)).cat.to(pl.Enum(chosen.labels)),
-        pl.Series("band_index", band.astype(np.int32)),
-        pl.Series("assigned", plan.assigned[plan.inverse]),
-    )
-    return assigned, plan.table, warnings
+    return _with_bands(scores, plan, chosen), plan.table, warnings
