@@ -85,7 +85,13 @@ def test_route_access(
     assert response.status_code == expected, f"{username} {route.method.upper()} {url}"
 
 
-UNIT_ROUTES = ["org:unit_detail", "org:unit_children", "org:unit_update", "org:unit_create"]
+UNIT_ROUTES = [
+    "org:unit_detail",
+    "org:unit_children",
+    "org:unit_update",
+    "org:unit_create",
+    "org:school_rollover",
+]
 USER_ROUTES = [
     "accounts:user_detail",
     "accounts:user_update",

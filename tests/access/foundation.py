@@ -119,6 +119,12 @@ ACCESS: dict[str, Route] = {
         lambda w: {"parent_id": w.school.pk},
         expect={**ANON_LOGIN, **expect((LEADERS, 200), (["parent", *OUTSIDERS], 404))},
     ),
+    # 学年升级 needs org.manage and students.manage at the school: the leaders only.
+    "org:school_rollover": Route(
+        "get",
+        lambda w: {"unit_id": w.school.pk},
+        expect={**ANON_LOGIN, **expect((LEADERS, 200), (["parent", *OUTSIDERS], 404))},
+    ),
     "org:alliance_detail": Route(
         "get",
         _alliance,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
@@ -42,6 +42,7 @@ from xiaowu.org.models import (
     ResearchCluster,
     SchoolAlliance,
     SchoolYear,
+    SchoolYearRollover,
     Term,
     UnitKind,
 )
@@ -531,6 +532,24 @@ def _load_groupings(plan: DemoPlan, unit_ids: dict[str, int]) -> None:
         cluster.member_schools.set([unit_ids[code] for code in cluster_plan.member_codes])
 
 
+def _load_rollovers(plan: DemoPlan, unit_ids: dict[str, int], term: Term) -> None:
+    """The demo's classes are generated in this school year's grades: record every school as
+    rolled over into it, so that 学年升级 offers the next school year, not this one again."""
+    year = term.school_year
+    now = timezone.now()
+    SchoolYearRollover.objects.bulk_create(
+        SchoolYearRollover(
+            school_id=unit_ids[unit.code],
+            school_year=year,
+            graduated_on=year.start_on - timedelta(days=1),
+            performed_at=now,
+            summary={"source": "演示数据：班级按本学年年级生成"},
+        )
+        for unit in plan.units
+        if unit.kind == UnitKind.SCHOOL
+    )
+
+
 @transaction.atomic
 def demo_plan_load(*, plan: DemoPlan) -> dict[str, int]:
     """Write ``plan`` to the database in bulk; return the unit ids by code.
@@ -546,6 +565,7 @@ def demo_plan_load(*, plan: DemoPlan) -> dict[str, int]:
     _load_guardians(plan, student_ids, user_ids)
     _load_teaching_and_roles(plan, unit_ids, user_ids, staff_ids, term)
     _load_groupings(plan, unit_ids)
+    _load_rollovers(plan, unit_ids, term)
     AgeCohortPopulation.objects.bulk_create(
         AgeCohortPopulation(
             org_unit_id=unit_ids[cohort.unit_code],
@@ -574,6 +594,7 @@ def demo_data_wipe() -> None:
     demo_exams_wipe()
     # Background jobs are ephemeral and point at units (PROTECT): they go with the tree.
     Job.objects.all().delete()
+    SchoolYearRollover.objects.all().delete()  # PROTECT references to schools and years
     linked_users = (
         Q(username__in=DEMO_USERNAMES)
         | Q(pk__in=RoleAssignment.objects.values("user_id"))

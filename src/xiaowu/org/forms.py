@@ -8,7 +8,15 @@ from typing import Any
 from django import forms
 
 from xiaowu.core.forms import bootstrap_form
-from xiaowu.org.models import ALLOWED_PARENT_KINDS, Grade, OfficeType, OrgUnit, SchoolType, UnitKind
+from xiaowu.org.models import (
+    ALLOWED_PARENT_KINDS,
+    Grade,
+    OfficeType,
+    OrgUnit,
+    SchoolType,
+    SchoolYear,
+    UnitKind,
+)
 
 # Which optional attributes each kind of unit uses.
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
@@ -166,3 +174,24 @@ class SchoolYearForm(forms.Form):
             "end_on": data["end_on"],
             "terms": terms,
         }
+
+
+class SchoolYearRolloverForm(forms.Form):
+    """学年升级: the target school year and the 毕业日期 of the top grade."""
+
+    school_year = forms.ModelChoiceField(
+        label="升入学年",
+        queryset=SchoolYear.objects.order_by("-start_on"),
+        empty_label=None,
+        error_messages={"invalid_choice": "请选择有效的学年。", "required": "请选择学年。"},
+    )
+    graduated_on = forms.DateField(
+        label="毕业日期",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="毕业年级学生的毕业（学籍异动）日期，不能晚于新学年开始日期。",
+        error_messages={"required": "请填写毕业日期。", "invalid": "请输入有效的日期。"},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        bootstrap_form(self)

@@ -255,6 +255,42 @@ class SchoolYear(BaseModel):
         return f"{self.name.replace('-', '—')}学年"
 
 
+class SchoolYearRollover(BaseModel):
+    """学年升级记录 — one school's annual rollover into ``school_year`` (the new year)."""
+
+    school = models.ForeignKey(
+        OrgUnit, verbose_name="学校", on_delete=models.PROTECT, related_name="rollovers"
+    )
+    school_year = models.ForeignKey(
+        SchoolYear, verbose_name="新学年", on_delete=models.PROTECT, related_name="rollovers"
+    )
+    graduated_on = models.DateField("毕业日期")
+    # Null when run by an operator at the command line.
+    performed_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name="执行人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    performed_at = models.DateTimeField("执行时间")
+    summary = models.JSONField("变更摘要", default=dict)
+
+    class Meta:
+        verbose_name = "学年升级记录"
+        verbose_name_plural = "学年升级记录"
+        ordering = ["-performed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "school_year"], name="school_year_rollover_once_per_year"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id}:{self.school_year_id}"
+
+
 class Term(BaseModel):
     """学期 — the first (autumn) or second (spring) term of a school year."""
 

@@ -18,6 +18,7 @@ from xiaowu.core.forms import add_service_errors
 from xiaowu.core.listing import listing
 from xiaowu.org.forms import OrgUnitCreateForm, OrgUnitUpdateForm, SchoolYearForm
 from xiaowu.org.models import Grade, SchoolType, UnitKind
+from xiaowu.org.rollover import rollover_allowed
 from xiaowu.org.selectors import (
     org_roots_for,
     org_unit_ancestors,
@@ -78,6 +79,7 @@ def unit_detail_view(request: HttpRequest, unit_id: int) -> HttpResponse:
         "children": org_unit_children(actor=actor, unit=unit),
         "people": unit_people(actor=actor, unit=unit),
         "can_manage": has_perm_at(actor, Perm.ORG_MANAGE, unit.pk),
+        "can_rollover": unit.is_school and rollover_allowed(actor, unit),
         "child_kinds": OrgUnitCreateForm.kinds_under(unit),
     }
     return render(request, "org/unit_detail.html", context)

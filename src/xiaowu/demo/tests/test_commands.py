@@ -28,9 +28,11 @@ from xiaowu.org.models import (
     ResearchCluster,
     SchoolAlliance,
     SchoolYear,
+    SchoolYearRollover,
     Term,
     UnitKind,
 )
+from xiaowu.org.rollover import rollover_plan
 from xiaowu.staff.models import (
     PostCategory,
     StaffHonour,
@@ -165,6 +167,13 @@ def test_calendar_and_groupings():
     assert AllianceMembership.objects.filter(alliance=alliance).count() == 4
     cluster = ResearchCluster.objects.get()
     assert (cluster.subject, cluster.grade, cluster.member_schools.count()) == ("语文", 3, 5)
+    # The classes are generated in this year's grades: every school counts as rolled over
+    # into it, so 学年升级 does not move them up again.
+    assert set(SchoolYearRollover.objects.values_list("school_year", flat=True)) == {current.pk}
+    assert SchoolYearRollover.objects.count() == OrgUnit.objects.schools().count()
+    plan = rollover_plan(school=_first_school(), school_year=current)
+    assert not plan.ok
+    assert any("每学年只能升级一次" in problem for problem in plan.problems)
 
 
 def test_demo_accounts_log_in_and_hold_their_roles():
