@@ -79,3 +79,20 @@ def test_xlsx_output_is_written_and_audited_as_operator(exam: Exam, tmp_path: Pa
     event = AuditEvent.objects.get(event="exams.analysis_export")
     assert event.actor_id is None
     assert event.actor_label == "命令行"
+
+
+def test_students_option_adds_ranks_with_ties_and_is_audited(exam: Exam) -> None:
+    before = AuditEvent.objects.filter(event="exams.analysis_students_export").count()
+    data = _json(str(exam.pk), "--format", "json", "--students")
+    assert len(data["candidates"]) == 24
+    assert all(row["exam_number"] for row in data["candidates"])
+    rows = [row for row in data["students"] if row["subject"] == "语文"]
+    scores = [row["score"] for row in rows]
+    # competition ranks (1224) over the whole exam, computed independently here
+    for row in rows:
+        assert row["rank_exam"] == 1 + sum(1 for other in scores if other > row["score"])
+    assert any(scores.count(score) > 1 for score in scores)  # the data has ties
+    assert "assigned" not in data  # the 通用口径 has no 等级赋分
+    after = AuditEvent.objects.filter(event="exams.analysis_students_export")
+    assert after.count() == before + 1
+    assert after.latest("pk").changes["candidates"] == 24
