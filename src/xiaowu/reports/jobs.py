@@ -25,7 +25,7 @@ from xiaowu.reports.consistency import check_document
 from xiaowu.reports.docx_render import render_docx, render_with_template
 from xiaowu.reports.models import SummaryTemplate, WorkSummary
 from xiaowu.reports.selectors import (
-    summary_templates_for_unit,
+    summary_template_usable,
     work_summary_get,
     work_summary_render,
 )
@@ -53,16 +53,14 @@ def summary_template(summary: WorkSummary, template_id: object) -> SummaryTempla
     above it (the same list as 用模板下载); ``None`` when none was chosen."""
     if template_id in (None, ""):
         return None
-    usable = {t.pk for t in summary_templates_for_unit(unit=summary.org_unit)}
-    if (
-        not isinstance(template_id, int)
-        or isinstance(template_id, bool)
-        or template_id not in usable
-    ):
+    template = None
+    if isinstance(template_id, int) and not isinstance(template_id, bool):
+        template = summary_template_usable(unit=summary.org_unit, template_id=template_id)
+    if template is None:
         raise ValidationError(
             {"template_id": "所选模板不能用于该工作总结（可能已停用或不属于本单位）。"}
         )
-    return SummaryTemplate.objects.get(pk=template_id)
+    return template
 
 
 def _summary(actor: User, params: Mapping[str, Any]) -> WorkSummary:

@@ -412,6 +412,13 @@ def summary_templates_for_unit(*, unit: OrgUnit) -> list[SummaryTemplate]:
     )
 
 
+def summary_template_usable(*, unit: OrgUnit, template_id: int) -> SummaryTemplate | None:
+    """The template ``template_id`` with its content, if it is one of ``unit``'s usable
+    templates (``summary_templates_for_unit``); else None."""
+    usable = {template.pk for template in summary_templates_for_unit(unit=unit)}
+    return SummaryTemplate.objects.get(pk=template_id) if template_id in usable else None
+
+
 def current_period() -> Period:
     """The current term (from the calendar), or the calendar year when none is recorded."""
     today = timezone.localdate()

@@ -58,6 +58,7 @@ from xiaowu.reports.selectors import (
     summary_template_get,
     summary_template_inherited,
     summary_template_list,
+    summary_template_usable,
     summary_template_versions,
     summary_templates_for_unit,
     summary_text_get,
@@ -196,10 +197,13 @@ def summary_docx_view(request: HttpRequest, summary_id: int) -> HttpResponse:
     template_id = request.GET.get("template", "")
     if not template_id:
         return _download(render_docx(document), f"{summary.title}.docx", DOCX_TYPE)
-    usable = {t.pk: t for t in summary_templates_for_unit(unit=summary.org_unit)}
-    if not template_id.isdigit() or int(template_id) not in usable:
+    template = (
+        summary_template_usable(unit=summary.org_unit, template_id=int(template_id))
+        if template_id.isdigit()
+        else None
+    )
+    if template is None:
         raise Http404("没有可用于该总结的此模板。")
-    template = SummaryTemplate.objects.get(pk=int(template_id))
     try:
         data = render_with_template(document, bytes(template.content))
     except ValueError as exc:
