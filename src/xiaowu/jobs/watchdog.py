@@ -168,6 +168,10 @@ class Watchdog(threading.Thread):
             logger.warning("Heartbeat of job %s not written (database busy)", self.job_id)
 
     def _check(self, now: float) -> None:
+        if self._stop_event.is_set():
+            # The job has ended. A heartbeat that waited on a database lock may have outlasted
+            # the grace period, but there is nothing left to interrupt: never end the process.
+            return
         if self._signalled_at is not None:
             if now - self._signalled_at > self.limits.grace_seconds:
                 self._give_up()

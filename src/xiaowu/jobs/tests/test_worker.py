@@ -179,6 +179,27 @@ def test_watchdog_gives_up_on_a_runner_stuck_in_native_code(world, sample_kind, 
     assert job.error == dog.reason
 
 
+@pytest.mark.django_db
+def test_watchdog_never_gives_up_once_the_job_has_ended(world, sample_kind, monkeypatch):
+    job = _running_job(world, sample_kind)
+    exits: list[int] = []
+    monkeypatch.setattr(watchdog.os, "_exit", exits.append)
+    dog = Watchdog(
+        job_id=job.pk,
+        limits=Limits(timeout_seconds=60, memory_mb=0, grace_seconds=5),
+        main_thread_id=threading.get_ident(),
+    )
+    dog.reason = "任务运行超过 1 分钟的时限，已停止。"
+    dog._signalled_at = 0.0
+    dog._stop_event.set()  # the job ended while a heartbeat was waiting on a lock
+
+    dog._check(60.0)
+
+    assert exits == []
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING
+
+
 def test_shutdown_signal_between_jobs_exits_at_once(restore_signals):
     worker = _worker()
 
